@@ -1,0 +1,38 @@
+"""momentumlab: run, check and picture optimizer experiments on Apache MXNet Gluon.
+
+Example:
+    >>> import momentumlab as ml
+    >>> result = ml.train(ml.RunConfig(), ml.data.make_linear_regression(seed=0))
+    >>> result.final_loss < 1e-4
+    True
+"""
+
+from momentumlab import data as data
+from momentumlab import models as models
+from momentumlab import optim as optim
+from momentumlab import viz as viz
+from momentumlab._src.types import ScalarOrSchedule as ScalarOrSchedule
+from momentumlab._src.types import Schedule as Schedule
+from momentumlab._src.types import Seed as Seed
+from momentumlab.runner import EpochInfo as EpochInfo
+from momentumlab.runner import RunConfig as RunConfig
+from momentumlab.runner import RunResult as RunResult
+from momentumlab.runner import batch_orders as batch_orders
+from momentumlab.runner import train as train
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "EpochInfo",
+    "RunConfig",
+    "RunResult",
+    "ScalarOrSchedule",
+    "Schedule",
+    "Seed",
+    "batch_orders",
+    "data",
+    "models",
+    "optim",
+    "train",
+    "viz",
+]

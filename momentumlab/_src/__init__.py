@@ -1,0 +1,1 @@
+"""Private implementation of momentumlab. Public names are re-exported by the packages."""

@@ -1,0 +1,18 @@
+"""Datasets for optimizer experiments: seeded generators with ground truth, and wrappers.
+
+Example:
+    >>> import momentumlab as ml
+    >>> data = ml.data.make_linear_regression(seed=0)
+    >>> data.n_samples, data.n_features
+    (1000, 2)
+"""
+
+from momentumlab.data._linear import LinearData as LinearData
+from momentumlab.data._linear import from_arrays as from_arrays
+from momentumlab.data._linear import make_linear_regression as make_linear_regression
+
+__all__ = [
+    "LinearData",
+    "from_arrays",
+    "make_linear_regression",
+]

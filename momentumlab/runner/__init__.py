@@ -1,0 +1,23 @@
+"""The experiment runner: a frozen config in, a frozen result out.
+
+Example:
+    >>> import momentumlab as ml
+    >>> data = ml.data.make_linear_regression(n_samples=100, seed=0)
+    >>> result = ml.train(ml.RunConfig(epochs=1, period=10), data)
+    >>> result.n_steps, result.diverged
+    (10, False)
+"""
+
+from momentumlab.runner._config import RunConfig as RunConfig
+from momentumlab.runner._result import EpochInfo as EpochInfo
+from momentumlab.runner._result import RunResult as RunResult
+from momentumlab.runner._train import batch_orders as batch_orders
+from momentumlab.runner._train import train as train
+
+__all__ = [
+    "EpochInfo",
+    "RunConfig",
+    "RunResult",
+    "batch_orders",
+    "train",
+]

@@ -1,0 +1,134 @@
+"""The frozen, validated configuration of one run."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from momentumlab._src.checks import (
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    check_type,
+)
+from momentumlab._src.types import ScalarOrSchedule
+from momentumlab.optim import EpochDecay, optimizer_hyperparameters, registered_optimizers
+
+
+def _default_schedule() -> EpochDecay:
+    return EpochDecay(factor=0.1, after_epoch=2)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunConfig:
+    """Everything that defines one training run. Frozen and keyword-only.
+
+    The defaults are the chapter's: ``batch_size=10, learning_rate=0.2, momentum=0.9,
+    epochs=3, period=10`` with the learning rate multiplied by 0.1 every epoch after epoch 2.
+    A sweep point is ``dataclasses.replace(config, **changes)``, validated again.
+
+    Attributes:
+        batch_size: examples per update, >= 1 (and at most the data size, checked by ``train``).
+        learning_rate: base learning rate (float > 0) or a step schedule ``step -> lr``.
+        momentum: heavy-ball momentum in [0, 1), or ``None`` for optimizers without momentum.
+        epochs: passes over the data, >= 1.
+        period: record the full-dataset loss after mini-batch ``i`` (0-based) when
+            ``i * batch_size % period == 0``; a positive multiple of ``batch_size``.
+        schedule: per-epoch decay applied to a float ``learning_rate``, or ``None``.
+        optimizer: a registered MXNet optimizer name.
+        weight_decay: L2 penalty ``wd`` >= 0.
+        hyperparameters: other optimizer keywords, stored as sorted ``(name, value)`` pairs
+            (a mapping is accepted and converted).
+        seed: fixes the initial parameters and the shuffle order (int >= 0).
+        shuffle: shuffle the examples every epoch; ``False`` keeps the data's order.
+        init_sigma: standard deviation of the initial weights (the chapter's ``Normal(sigma=1)``).
+
+    Example:
+        >>> import dataclasses, momentumlab as ml
+        >>> base = ml.RunConfig()
+        >>> dataclasses.replace(base, momentum=0.0).momentum
+        0.0
+        >>> ml.RunConfig(momentum=1.5)
+        Traceback (most recent call last):
+        ...
+        ValueError: momentum must be in [0.0, 1.0), got 1.5
+    """
+
+    batch_size: int = 10
+    learning_rate: ScalarOrSchedule = 0.2
+    momentum: float | None = 0.9
+    epochs: int = 3
+    period: int = 10
+    schedule: EpochDecay | None = field(default_factory=_default_schedule)
+    optimizer: str = "sgd"
+    weight_decay: float = 0.0
+    hyperparameters: Any = ()
+    seed: int = 0
+    shuffle: bool = True
+    init_sigma: float = 1.0
+
+    def __post_init__(self) -> None:
+        bs = check_int("batch_size", self.batch_size, low=1)
+        if callable(self.learning_rate):
+            if self.schedule is not None:
+                raise ValueError(
+                    "schedule must be None when learning_rate is a schedule (callable), got "
+                    f"schedule={self.schedule!r}"
+                )
+        else:
+            check_float("learning_rate", self.learning_rate, low=0.0, low_open=True)
+        name = check_choice("optimizer", self.optimizer, registered_optimizers())
+        valid = optimizer_hyperparameters(name)
+        if self.momentum is not None:
+            check_float("momentum", self.momentum, low=0.0, high=1.0, high_open=True)
+            if "momentum" not in valid:
+                raise ValueError(
+                    f"momentum must be None for optimizer {name!r}, which takes no momentum; "
+                    f"got {self.momentum!r}"
+                )
+        check_int("epochs", self.epochs, low=1)
+        period = check_int("period", self.period, low=1)
+        if period % bs != 0:
+            raise ValueError(f"period must be a positive multiple of batch_size ({bs}), got {period}")
+        if self.schedule is not None:
+            check_type("schedule", self.schedule, EpochDecay, "an EpochDecay or None")
+        check_float("weight_decay", self.weight_decay, low=0.0)
+        object.__setattr__(self, "hyperparameters", _freeze_hyper(self.hyperparameters, name, valid))
+        check_int("seed", self.seed, low=0)
+        check_bool("shuffle", self.shuffle)
+        check_float("init_sigma", self.init_sigma, low=0.0)
+
+    def hyperparameter_dict(self) -> dict[str, Any]:
+        """The optimizer keywords as a plain dict."""
+        return dict(self.hyperparameters)
+
+
+def _freeze_hyper(value: Any, optimizer: str, valid: tuple[str, ...]) -> tuple[tuple[str, Any], ...]:
+    if isinstance(value, Mapping):
+        pairs = list(value.items())
+    elif isinstance(value, (tuple, list)):
+        pairs = []
+        for item in value:
+            if not (isinstance(item, (tuple, list)) and len(item) == 2):
+                raise TypeError(
+                    f"hyperparameters must be a mapping or (name, value) pairs, got item {item!r}"
+                )
+            pairs.append((item[0], item[1]))
+    else:
+        raise TypeError(f"hyperparameters must be a mapping or (name, value) pairs, got {value!r}")
+    out: list[tuple[str, Any]] = []
+    for key, val in pairs:
+        if key in ("momentum", "wd", "learning_rate"):
+            raise ValueError(f"hyperparameters must not contain {key!r}; use the RunConfig field instead")
+        if key not in valid:
+            raise ValueError(
+                f"hyperparameters has {key!r}, which optimizer {optimizer!r} does not take; "
+                f"valid ones are {list(valid)}"
+            )
+        if not isinstance(val, (numbers.Real, str, bool)) and val is not None:
+            raise TypeError(f"hyperparameters[{key!r}] must be a number, str, bool or None, got {val!r}")
+        out.append((str(key), val))
+    return tuple(sorted(out))

@@ -1,0 +1,105 @@
+"""The frozen result of one run."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from momentumlab._src.types import Array
+from momentumlab.runner._config import RunConfig
+
+
+def _readonly(a: Array) -> Array:
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True, kw_only=True)
+class EpochInfo:
+    """What a callback receives at the end of every epoch.
+
+    Attributes:
+        epoch: the epoch just finished (from 1).
+        learning_rate: the learning rate of the last update of that epoch.
+        loss: the last recorded full-dataset loss.
+        step: number of updates done so far.
+    """
+
+    epoch: int
+    learning_rate: float
+    loss: float
+    step: int
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class RunResult:
+    """Everything a run produced. Arrays are read-only.
+
+    Attributes:
+        config: the config that ran.
+        losses: recorded mean full-dataset losses (float32 values as float64), the first one
+            before any update.
+        record_steps: number of updates completed at each record.
+        record_epochs: position of each record in epochs (``record_steps / steps_per_epoch``).
+        learning_rates: the learning rate MXNet used for every update.
+        momenta: the momentum MXNet used for every update (``nan`` when the optimizer has none).
+        params: final parameters by name (see :func:`momentumlab.models.get_params`).
+        weight: final ``(n_outputs, n_features)`` weight of a linear net, else ``None``.
+        bias: final ``(n_outputs,)`` bias of a linear net, else ``None``.
+        wall_time: seconds spent in ``train``.
+        diverged: whether a NaN/inf loss or parameter stopped the run early.
+        n_steps: updates done.
+        steps_per_epoch: updates per full epoch.
+        epochs_completed: epochs run to the end.
+        message: a short human-readable summary.
+        path: which implementation ran (``"gluon"`` or ``"imperative"``).
+    """
+
+    config: RunConfig
+    losses: Array
+    record_steps: Array
+    record_epochs: Array
+    learning_rates: Array
+    momenta: Array
+    params: dict[str, Array]
+    weight: Array | None
+    bias: Array | None
+    wall_time: float
+    diverged: bool
+    n_steps: int
+    steps_per_epoch: int
+    epochs_completed: int
+    message: str = ""
+    path: str = "gluon"
+    extra: dict[str, Array] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("losses", "record_steps", "record_epochs", "learning_rates", "momenta"):
+            _readonly(getattr(self, name))
+
+    @property
+    def final_loss(self) -> float:
+        """The last recorded loss (``nan`` if nothing was recorded)."""
+        return float(self.losses[-1]) if self.losses.size else math.nan
+
+    def epoch_loss(self, epoch: int) -> float:
+        """The last loss recorded at or before the end of ``epoch`` (from 1).
+
+        Example:
+            >>> import momentumlab as ml
+            >>> r = ml.train(ml.RunConfig(epochs=2), ml.data.make_linear_regression(seed=0))
+            >>> r.epoch_loss(2) == r.final_loss
+            True
+        """
+        if epoch < 0 or epoch > self.config.epochs:
+            raise ValueError(f"epoch must be in [0, {self.config.epochs}], got {epoch}")
+        idx = np.searchsorted(self.record_steps, epoch * self.steps_per_epoch, side="right") - 1
+        return float(self.losses[idx]) if idx >= 0 else math.nan
+
+    def __repr__(self) -> str:
+        return (
+            f"RunResult(final_loss={self.final_loss:.4e}, n_steps={self.n_steps}, "
+            f"diverged={self.diverged}, wall_time={self.wall_time:.3f}s, path={self.path!r})"
+        )
