@@ -88,8 +88,8 @@ def get_linear_params(net: mx.gluon.Block) -> tuple[Array, Array]:
         >>> import mxnet as mx, momentumlab as ml
         >>> net = ml.models.LinearRegressor(2, initializer=mx.init.One())
         >>> w, b = ml.models.get_linear_params(net)
-        >>> w.tolist(), b.tolist()
-        ([[1.0, 1.0]], [1.0])
+        >>> w.tolist(), b.tolist()  # Dense keeps its own zero bias initializer
+        ([[1.0, 1.0]], [0.0])
     """
     dense = _dense_of(net)
     return dense.weight.data().asnumpy(), dense.bias.data().asnumpy()

@@ -55,6 +55,8 @@ class RunResult:
         epochs_completed: epochs run to the end.
         message: a short human-readable summary.
         path: which implementation ran (``"gluon"`` or ``"imperative"``).
+        param_history: with ``train(..., record_params=True)``, every parameter at every
+            record, shape ``(n_records, *param.shape)``, keyed like ``params``; else empty.
     """
 
     config: RunConfig
@@ -73,7 +75,7 @@ class RunResult:
     epochs_completed: int
     message: str = ""
     path: str = "gluon"
-    extra: dict[str, Array] = field(default_factory=dict)
+    param_history: dict[str, Array] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in ("losses", "record_steps", "record_epochs", "learning_rates", "momenta"):

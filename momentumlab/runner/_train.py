@@ -86,6 +86,7 @@ def train(
     initialize: bool = True,
     loss: mx.gluon.loss.Loss | None = None,
     callback: Callback | None = None,
+    record_params: bool = False,
 ) -> RunResult:
     """Train a net on ``data`` with ``config`` and return everything the run produced.
 
@@ -116,6 +117,8 @@ def train(
             ``N(0, init_sigma²)``, biases 0); ``False`` keeps the net's current parameters.
         loss: a Gluon loss; ``None`` is the chapter's ``L2Loss``.
         callback: called with an :class:`EpochInfo` after every epoch.
+        record_params: also keep every parameter at every record (for trajectory pictures),
+            in ``result.param_history`` as arrays of shape ``(n_records, *param.shape)``.
 
     Returns:
         A frozen :class:`RunResult`.
@@ -129,13 +132,16 @@ def train(
         >>> import momentumlab as ml
         >>> data = ml.data.make_linear_regression(seed=0)
         >>> result = ml.train(ml.RunConfig(), data)
-        >>> result.final_loss < 1e-4, result.weight.round(2).tolist(), result.bias.round(2).tolist()
-        (True, [[2.0, -3.4]], [4.2])
+        >>> result.final_loss < 1e-4
+        True
+        >>> print(result.weight.round(2), result.bias.round(2))
+        [[ 2.  -3.4]] [4.2]
     """
     start = time.perf_counter()
     check_type("config", config, RunConfig, "a RunConfig")
     check_type("data", data, LinearData, "a momentumlab.data.LinearData")
     init = check_bool("initialize", initialize)
+    keep_params = check_bool("record_params", record_params)
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable or None, got {callback!r}")
     n = data.n_samples
@@ -192,6 +198,9 @@ def train(
     )
     X, y = data.features, data.labels
     records: list[Any] = [eval_fn(X, y)]
+    plist = list(net.collect_params().values())
+    pnames = list(get_params(net)) if keep_params else []
+    snapshots: list[list[Any]] = [[p.data().copy() for p in plist]] if keep_params else []
     losses: list[float] = []
     record_steps: list[int] = [0]
     used_lrs: list[float] = []
@@ -227,6 +236,8 @@ def train(
             if lo % config.period == 0:
                 records.append(eval_fn(X, y))
                 record_steps.append(step)
+                if keep_params:
+                    snapshots.append([p.data().copy() for p in plist])
         host = mx.nd.concat(*[r.reshape((1,)) for r in records], dim=0).asnumpy()
         losses.extend(float(v) for v in host)
         records = []
@@ -255,6 +266,10 @@ def train(
     if not message:
         message = f"finished {epochs_done} epoch(s), {step} updates, final loss {losses[-1]:.4e}"
     steps_arr = np.asarray(record_steps[: len(losses)], dtype=np.int64)
+    history: dict[str, Array] = {}
+    if keep_params:
+        for j, pname in enumerate(pnames):
+            history[pname] = np.stack([snap[j].asnumpy() for snap in snapshots[: len(losses)]])
     return RunResult(
         config=config,
         losses=np.asarray(losses, dtype=np.float64),
@@ -272,4 +287,5 @@ def train(
         epochs_completed=epochs_done,
         message=message,
         path="gluon" if hybrid else "imperative",
+        param_history=history,
     )
