@@ -10,6 +10,7 @@ Example:
 from momentumlab import data as data
 from momentumlab import models as models
 from momentumlab import optim as optim
+from momentumlab import problems as problems
 from momentumlab import viz as viz
 from momentumlab._src.types import ScalarOrSchedule as ScalarOrSchedule
 from momentumlab._src.types import Schedule as Schedule
@@ -33,6 +34,7 @@ __all__ = [
     "data",
     "models",
     "optim",
+    "problems",
     "train",
     "viz",
 ]

@@ -57,6 +57,10 @@ class RunResult:
         path: which implementation ran (``"gluon"`` or ``"imperative"``).
         param_history: with ``train(..., record_params=True)``, every parameter at every
             record, shape ``(n_records, *param.shape)``, keyed like ``params``; else empty.
+        metrics: the problem's held-out metric at the same positions as ``losses`` (empty
+            when the problem has none).
+        metric_name: which metric (see :data:`momentumlab.problems.METRICS`), or ``None``.
+        problem_name: the problem's name.
     """
 
     config: RunConfig
@@ -76,9 +80,12 @@ class RunResult:
     message: str = ""
     path: str = "gluon"
     param_history: dict[str, Array] = field(default_factory=dict)
+    metrics: Array = field(default_factory=lambda: np.zeros(0))
+    metric_name: str | None = None
+    problem_name: str = ""
 
     def __post_init__(self) -> None:
-        for name in ("losses", "record_steps", "record_epochs", "learning_rates", "momenta"):
+        for name in ("losses", "record_steps", "record_epochs", "learning_rates", "momenta", "metrics"):
             _readonly(getattr(self, name))
 
     @property

@@ -14,9 +14,10 @@ import numpy as np
 from momentumlab._src.checks import check_bool, check_int, check_type
 from momentumlab._src.types import Array
 from momentumlab.data import LinearData
-from momentumlab.models import LinearRegressor, get_params, init_normal
+from momentumlab.models import get_params, init_normal
 from momentumlab.models._linear import _dense_of
 from momentumlab.optim import make_trainer
+from momentumlab.problems import Problem, linear_problem
 from momentumlab.runner._config import RunConfig
 from momentumlab.runner._result import EpochInfo, RunResult
 
@@ -64,6 +65,55 @@ class _LossOf(mx.gluon.HybridBlock):
         return F.mean(out) if self._mean else out
 
 
+class _MetricOf(mx.gluon.HybridBlock):
+    """A held-out metric of ``net`` as one block (see :data:`momentumlab.problems.METRICS`)."""
+
+    def __init__(self, net: mx.gluon.Block, loss: mx.gluon.loss.Loss, metric: str) -> None:
+        super().__init__(prefix="")
+        self.net = net
+        self.loss = loss
+        self._metric = metric
+
+    def hybrid_forward(self, F: Any, x: Any, y: Any) -> Any:
+        out = self.net(x)
+        if self._metric == "loss":
+            return F.mean(self.loss(out, y))
+        if self._metric == "accuracy":
+            return F.mean(F.argmax(out, axis=1) == F.reshape(y, (-1,)))
+        return F.mean((F.reshape(out, (-1,)) > 0) == F.reshape(y, (-1,)))
+
+
+def _metric_fn(
+    problem: Problem, net: mx.gluon.Block, loss: mx.gluon.loss.Loss, hybrid: bool
+) -> Callable[[Any, Any], Any] | None:
+    if problem.metric is None or problem.heldout is None:
+        return None
+    block = _MetricOf(net, loss, problem.metric)
+    if hybrid:
+        block.hybridize(static_alloc=True)
+    return block
+
+
+def _check_fit(net: mx.gluon.Block, loss: mx.gluon.loss.Loss, data: LinearData) -> None:
+    """Fail before training when the net's output does not fit the loss and labels."""
+    k = min(2, data.n_samples)
+    x, y = data.features[:k], data.labels[:k]
+    try:
+        out = net(x)
+        value = loss(out, y).asnumpy()
+    except mx.base.MXNetError as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(
+            f"net output must fit the loss and labels: net(x) for x of shape {x.shape} with labels "
+            f"of shape {y.shape} failed in the loss: {first}"
+        ) from err
+    if value.shape != (k,):
+        raise ValueError(
+            f"net output must give one loss per example: expected loss shape ({k},), got "
+            f"{value.shape} for net output shape {out.shape} and labels shape {y.shape}"
+        )
+
+
 def _learning_rates(config: RunConfig, steps_per_epoch: int) -> list[float]:
     total = config.epochs * steps_per_epoch
     lr = config.learning_rate
@@ -80,7 +130,7 @@ def _learning_rates(config: RunConfig, steps_per_epoch: int) -> list[float]:
 
 def train(
     config: RunConfig,
-    data: LinearData,
+    problem: Problem | LinearData,
     *,
     net: mx.gluon.Block | None = None,
     initialize: bool = True,
@@ -108,14 +158,21 @@ def train(
     With the same data, initial parameters and batch order, the final weights and bias are
     bit-identical to the chapter's own loop.
 
+    When the problem has a held-out metric it is evaluated on the device at the same
+    positions as the training loss and returned in ``result.metrics``.
+
     Args:
         config: the run's :class:`RunConfig`.
-        data: a :class:`momentumlab.data.LinearData`.
-        net: your own Gluon net; ``None`` builds a :class:`momentumlab.models.LinearRegressor`
-            for the data's shape. A ``HybridBlock`` is hybridized in place.
-        initialize: draw the initial parameters from ``config.seed`` (weights
-            ``N(0, init_sigma²)``, biases 0); ``False`` keeps the net's current parameters.
-        loss: a Gluon loss; ``None`` is the chapter's ``L2Loss``.
+        problem: a :class:`momentumlab.problems.Problem`, or a
+            :class:`momentumlab.data.LinearData`, which means the chapter's problem on that data
+            (:func:`momentumlab.problems.linear_problem`).
+        net: your own Gluon net; ``None`` builds a fresh one with ``problem.make_net`` (for
+            data, a :class:`momentumlab.models.LinearRegressor`). A ``HybridBlock`` is
+            hybridized in place.
+        initialize: draw the initial parameters from ``config.seed`` (with the problem's
+            initialiser; by default weights ``N(0, init_sigma²)`` and biases 0); ``False`` keeps
+            the net's current parameters.
+        loss: a Gluon loss; ``None`` uses ``problem.make_loss`` (the chapter's ``L2Loss``).
         callback: called with an :class:`EpochInfo` after every epoch.
         record_params: also keep every parameter at every record (for trajectory pictures),
             in ``result.param_history`` as arrays of shape ``(n_records, *param.shape)``.
@@ -139,7 +196,10 @@ def train(
     """
     start = time.perf_counter()
     check_type("config", config, RunConfig, "a RunConfig")
-    check_type("data", data, LinearData, "a momentumlab.data.LinearData")
+    if isinstance(problem, LinearData):
+        problem = linear_problem(problem)
+    check_type("problem", problem, Problem, "a momentumlab.problems.Problem or LinearData")
+    data = problem.data
     init = check_bool("initialize", initialize)
     keep_params = check_bool("record_params", record_params)
     if callback is not None and not callable(callback):
@@ -149,17 +209,19 @@ def train(
     if bs > n:
         raise ValueError(f"batch_size must be in [1, {n}] (the number of examples), got {bs}")
     if net is None:
-        net = LinearRegressor(data.n_features, data.n_outputs)
+        net = problem.make_net()
         init = True
     else:
         check_type("net", net, mx.gluon.Block, "a gluon Block or None")
     if loss is None:
-        loss = mx.gluon.loss.L2Loss()
+        loss = problem.make_loss()
     else:
         check_type("loss", loss, mx.gluon.loss.Loss, "a gluon.loss.Loss or None")
 
     init_rng, _ = _seed_streams(config.seed)
-    if init:
+    if init and problem.init_params is not None:
+        problem.init_params(net, init_rng)
+    elif init:
         init_normal(net, sigma=config.init_sigma, seed=init_rng)
     else:
         for name, p in net.collect_params().items():
@@ -196,8 +258,14 @@ def train(
         weight_decay=config.weight_decay,
         hyperparameters=config.hyperparameter_dict(),
     )
+    _check_fit(net, loss, data)
+    metric_fn = _metric_fn(problem, net, loss, hybrid)
     X, y = data.features, data.labels
+    if problem.heldout is not None:
+        Xh, yh = problem.heldout.features, problem.heldout.labels
     records: list[Any] = [eval_fn(X, y)]
+    metric_records: list[Any] = [metric_fn(Xh, yh)] if metric_fn is not None else []
+    metrics: list[float] = []
     plist = list(net.collect_params().values())
     pnames = list(get_params(net)) if keep_params else []
     snapshots: list[list[Any]] = [[p.data().copy() for p in plist]] if keep_params else []
@@ -236,11 +304,17 @@ def train(
             if lo % config.period == 0:
                 records.append(eval_fn(X, y))
                 record_steps.append(step)
+                if metric_fn is not None:
+                    metric_records.append(metric_fn(Xh, yh))
                 if keep_params:
                     snapshots.append([p.data().copy() for p in plist])
         host = mx.nd.concat(*[r.reshape((1,)) for r in records], dim=0).asnumpy()
         losses.extend(float(v) for v in host)
         records = []
+        if metric_fn is not None:
+            mhost = mx.nd.concat(*[r.reshape((1,)) for r in metric_records], dim=0).asnumpy()
+            metrics.extend(float(v) for v in mhost)
+            metric_records = []
         params_ok = all(bool(np.isfinite(p.data().asnumpy()).all()) for p in net.collect_params().values())
         loss_ok = bool(np.isfinite(host).all())
         if callback is not None or logger.isEnabledFor(logging.INFO):
@@ -288,4 +362,7 @@ def train(
         message=message,
         path="gluon" if hybrid else "imperative",
         param_history=history,
+        metrics=np.asarray(metrics, dtype=np.float64),
+        metric_name=problem.metric,
+        problem_name=problem.name,
     )
