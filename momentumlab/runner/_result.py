@@ -53,6 +53,8 @@ class RunResult:
         n_steps: updates done.
         steps_per_epoch: updates per full epoch.
         epochs_completed: epochs run to the end.
+        final_loss: the mean full-dataset loss of the final parameters (evaluated once at the
+            end, so it is exact even when the last record came before the last update).
         message: a short human-readable summary.
         path: which implementation ran (``"gluon"`` or ``"imperative"``).
         param_history: with ``train(..., record_params=True)``, every parameter at every
@@ -77,6 +79,7 @@ class RunResult:
     n_steps: int
     steps_per_epoch: int
     epochs_completed: int
+    final_loss: float = math.nan
     message: str = ""
     path: str = "gluon"
     param_history: dict[str, Array] = field(default_factory=dict)
@@ -88,10 +91,6 @@ class RunResult:
         for name in ("losses", "record_steps", "record_epochs", "learning_rates", "momenta", "metrics"):
             _readonly(getattr(self, name))
 
-    @property
-    def final_loss(self) -> float:
-        """The last recorded loss (``nan`` if nothing was recorded)."""
-        return float(self.losses[-1]) if self.losses.size else math.nan
 
     def epoch_loss(self, epoch: int) -> float:
         """The last loss recorded at or before the end of ``epoch`` (from 1).

@@ -330,6 +330,7 @@ def train(
             logger.warning(message)
             break
         epochs_done = epoch
+    final_loss = float(eval_fn(X, y).asnumpy().reshape(-1)[0])
     params = get_params(net)
     try:
         dense = _dense_of(net)
@@ -338,7 +339,7 @@ def train(
     except TypeError:
         weight = bias = None
     if not message:
-        message = f"finished {epochs_done} epoch(s), {step} updates, final loss {losses[-1]:.4e}"
+        message = f"finished {epochs_done} epoch(s), {step} updates, final loss {final_loss:.4e}"
     steps_arr = np.asarray(record_steps[: len(losses)], dtype=np.int64)
     history: dict[str, Array] = {}
     if keep_params:
@@ -359,6 +360,7 @@ def train(
         n_steps=step,
         steps_per_epoch=steps_per_epoch,
         epochs_completed=epochs_done,
+        final_loss=final_loss,
         message=message,
         path="gluon" if hybrid else "imperative",
         param_history=history,
