@@ -91,7 +91,6 @@ class RunResult:
         for name in ("losses", "record_steps", "record_epochs", "learning_rates", "momenta", "metrics"):
             _readonly(getattr(self, name))
 
-
     def epoch_loss(self, epoch: int) -> float:
         """The last loss recorded at or before the end of ``epoch`` (from 1).
 
