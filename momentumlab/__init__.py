@@ -11,6 +11,7 @@ from momentumlab import data as data
 from momentumlab import models as models
 from momentumlab import optim as optim
 from momentumlab import problems as problems
+from momentumlab import theory as theory
 from momentumlab import viz as viz
 from momentumlab._src.types import ScalarOrSchedule as ScalarOrSchedule
 from momentumlab._src.types import Schedule as Schedule
@@ -35,6 +36,7 @@ __all__ = [
     "models",
     "optim",
     "problems",
+    "theory",
     "train",
     "viz",
 ]

@@ -7,6 +7,7 @@ Example:
     (1000, 2)
 """
 
+from momentumlab.data._conditioned import make_conditioned_regression as make_conditioned_regression
 from momentumlab.data._linear import LinearData as LinearData
 from momentumlab.data._linear import from_arrays as from_arrays
 from momentumlab.data._linear import make_linear_regression as make_linear_regression
@@ -14,5 +15,6 @@ from momentumlab.data._linear import make_linear_regression as make_linear_regre
 __all__ = [
     "LinearData",
     "from_arrays",
+    "make_conditioned_regression",
     "make_linear_regression",
 ]
