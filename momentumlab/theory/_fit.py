@@ -12,7 +12,7 @@ from momentumlab._src.checks import check_float, check_int
 from momentumlab._src.types import Array
 
 _MAX_THEIL_SEN_POINTS = 400
-_STILL_FALLING = 0.25  # a tail whose second half sits 4x below its first half is no floor
+_STILL_FALLING = 0.5  # a tail falling at least half as fast as the whole curve is no floor
 
 
 def _history(history: Any, losses: Any) -> tuple[Array, Array]:
@@ -85,15 +85,17 @@ def _theil_sen(x: Array, y: Array) -> tuple[float, float]:
     return slope, intercept
 
 
-def _floor(excess: Array) -> float:
+def _floor(x: Array, excess: Array) -> float:
     """Median ``|excess|`` over the last tenth, or 0 if that tail still falls (no floor yet)."""
-    tail = np.abs(excess[-max(4, excess.size // 10) :])
+    k = max(4, excess.size // 10)
+    tail = np.abs(excess[-k:])
     if not np.all(np.isfinite(tail)):
         return math.inf
-    half = tail.size // 2
-    first, second = float(np.median(tail[:half])), float(np.median(tail[half:]))
-    if second < _STILL_FALLING * first:
-        return 0.0
+    if np.all(tail > 0) and excess.size > k:
+        tail_slope, _ = _theil_sen(x[-k:], np.log(tail))
+        overall = (math.log(float(np.median(tail))) - math.log(float(excess[0]))) / (x[-k:].mean() - x[0])
+        if overall < 0 and tail_slope < _STILL_FALLING * overall:
+            return 0.0
     return float(np.median(tail))
 
 
@@ -115,9 +117,9 @@ def fit_rate(
     1. ``excess = losses - optimal_loss``; ``e0`` is its first value.
     2. The **floor** is the median of ``|excess|`` over the last tenth of the records: where
        float32 rounding of the loss (or the noise of mini-batches) takes over, the excess stops
-       falling and jitters around this level (it may even go negative). If the second half of
-       that tail is still 4x below the first half, the run has not reached its floor and the
-       floor is taken as 0.
+       falling and jitters around this level (it may even go negative). If that tail still
+       falls at least half as fast (in log) as the curve did on average from the start, the
+       run has not reached a floor and the floor is taken as 0.
     3. The **window** starts at the first record with ``excess <= start * e0`` (skipping the
        transient in which fast directions die out) and ends just before the first record with
        ``excess < max(stop * e0, floor_factor * floor)``, so nothing near the floor, and
@@ -135,8 +137,8 @@ def fit_rate(
     like :math:`t\rho^t` and the excess like :math:`t^2\rho^{2t}`; with ``power=0`` the
     fitted rate is then biased upwards by about ``exp(1/t)`` at step ``t``, which matters
     when float32 leaves only a few dozen steps before the floor (small κ). If the run is
-    cut before it reaches its floor but has slowed to less than a factor 4 over its last
-    twentieth, the window ends ``floor_factor`` times above the last values (conservative).
+    cut while it was slowing down but before it was flat, the window ends ``floor_factor``
+    times above the last values (conservative).
 
     Args:
         history: a :class:`momentumlab.RunResult` (anything with ``record_steps`` and
@@ -177,7 +179,7 @@ def fit_rate(
         raise ValueError(
             f"the initial excess loss (losses[0] - optimal_loss) must be finite and > 0, got {e0!r}"
         )
-    floor = _floor(excess)
+    floor = _floor(x, excess)
     bound = max(lo * e0, factor * floor)
     below_start = np.flatnonzero(excess <= hi * e0)
     if below_start.size == 0:

@@ -10,7 +10,9 @@ Example:
 """
 
 from momentumlab.viz._loss import plot_loss as plot_loss
+from momentumlab.viz._theory import plot_rate as plot_rate
 
 __all__ = [
     "plot_loss",
+    "plot_rate",
 ]
