@@ -91,12 +91,14 @@ def _floor(x: Array, excess: Array) -> float:
     tail = np.abs(excess[-k:])
     if not np.all(np.isfinite(tail)):
         return math.inf
-    if np.all(tail > 0) and excess.size > k:
+    level = float(np.median(tail))
+    before = np.abs(excess[:-k])
+    if np.all(tail > 0) and before.size and level < float(np.min(before)):
         tail_slope, _ = _theil_sen(x[-k:], np.log(tail))
-        overall = (math.log(float(np.median(tail))) - math.log(float(excess[0]))) / (x[-k:].mean() - x[0])
+        overall = (math.log(level) - math.log(float(excess[0]))) / (x[-k:].mean() - x[0])
         if overall < 0 and tail_slope < _STILL_FALLING * overall:
             return 0.0
-    return float(np.median(tail))
+    return level
 
 
 def fit_rate(
@@ -117,9 +119,10 @@ def fit_rate(
     1. ``excess = losses - optimal_loss``; ``e0`` is its first value.
     2. The **floor** is the median of ``|excess|`` over the last tenth of the records: where
        float32 rounding of the loss (or the noise of mini-batches) takes over, the excess stops
-       falling and jitters around this level (it may even go negative). If that tail still
-       falls at least half as fast (in log) as the curve did on average from the start, the
-       run has not reached a floor and the floor is taken as 0.
+       falling and jitters around this level (it may even go negative, or, with momentum, be
+       pumped back up by rounding errors). If that tail lies below every earlier record and
+       still falls at least half as fast (in log) as the curve did on average from the start,
+       the run has not reached a floor and the floor is taken as 0.
     3. The **window** starts at the first record with ``excess <= start * e0`` (skipping the
        transient in which fast directions die out) and ends just before the first record with
        ``excess < max(stop * e0, floor_factor * floor)``, so nothing near the floor, and
