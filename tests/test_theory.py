@@ -13,25 +13,27 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import momentumlab as ml
+from momentumlab._src.types import Array
 from momentumlab.theory._noise import _transfer
 
 THEORY_DIR = Path(ml.theory.__file__).parent
 
 
-def iteration_matrix(H: np.ndarray, alpha: float, beta: float) -> np.ndarray:
+def iteration_matrix(H: Array, alpha: float, beta: float) -> Array:
     """The explicit 2p×2p heavy-ball matrix on (e_t, e_{t-1})."""
     p = H.shape[0]
     eye = np.eye(p)
     return np.block([[(1 + beta) * eye - alpha * H, -beta * eye], [eye, np.zeros((p, p))]])
 
 
-def brute_rate(H: np.ndarray, alpha: float, beta: float) -> float:
+def brute_rate(H: Array, alpha: float, beta: float) -> float:
     return float(np.max(np.abs(np.linalg.eigvals(iteration_matrix(H, alpha, beta)))))
 
 
-def random_spd(rng: np.random.Generator, evals: np.ndarray) -> np.ndarray:
+def random_spd(rng: np.random.Generator, evals: Array) -> Array:
     q, _ = np.linalg.qr(rng.standard_normal((evals.size, evals.size)))
-    return (q * evals) @ q.T
+    out: Array = (q * evals) @ q.T
+    return out
 
 
 spectra = st.lists(st.floats(1e-3, 1e3), min_size=2, max_size=6).map(np.array)
@@ -125,7 +127,7 @@ def test_least_squares_rejects_bad_input() -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(spectra, st.floats(1e-4, 1.0), st.floats(0.0, 0.999))
-def test_rate_equals_spectral_radius_of_explicit_matrix(evals: np.ndarray, a: float, beta: float) -> None:
+def test_rate_equals_spectral_radius_of_explicit_matrix(evals: Array, a: float, beta: float) -> None:
     alpha = a * 4.0 / evals.max()
     H = random_spd(np.random.default_rng(0), evals)
     assert ml.theory.rate(evals, alpha, beta) == pytest.approx(brute_rate(H, alpha, beta), rel=1e-6, abs=1e-9)
@@ -133,7 +135,7 @@ def test_rate_equals_spectral_radius_of_explicit_matrix(evals: np.ndarray, a: fl
 
 @settings(max_examples=60, deadline=None)
 @given(spectra)
-def test_polyak_optimum_rate_law(evals: np.ndarray) -> None:
+def test_polyak_optimum_rate_law(evals: Array) -> None:
     kappa = evals.max() / evals.min()
     t = ml.theory.optimal_momentum(evals)
     expected = (math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1)
@@ -149,7 +151,7 @@ def test_polyak_optimum_rate_law(evals: np.ndarray) -> None:
 
 @settings(max_examples=80, deadline=None)
 @given(spectra, st.floats(1e-3, 3.0), st.floats(0.0, 0.99))
-def test_no_setting_beats_polyak_and_best_step_beats_others(evals: np.ndarray, a: float, beta: float) -> None:
+def test_no_setting_beats_polyak_and_best_step_beats_others(evals: Array, a: float, beta: float) -> None:
     alpha = a / evals.max()
     r = ml.theory.rate(evals, alpha, beta)
     assert r >= ml.theory.optimal_momentum(evals).rate - 1e-9
@@ -159,7 +161,7 @@ def test_no_setting_beats_polyak_and_best_step_beats_others(evals: np.ndarray, a
 
 @settings(max_examples=100, deadline=None)
 @given(spectra, st.floats(1e-3, 5.0), st.floats(0.0, 0.999))
-def test_stable_iff_rate_below_one(evals: np.ndarray, a: float, beta: float) -> None:
+def test_stable_iff_rate_below_one(evals: Array, a: float, beta: float) -> None:
     alpha = a / evals.max()
     assume(abs(alpha * evals.max() - 2 - 2 * beta) > 1e-6)
     assert ml.theory.is_stable(evals, alpha, beta) == (ml.theory.rate(evals, alpha, beta) < 1.0)
@@ -205,7 +207,12 @@ def test_numpy_heavy_ball_converges_at_the_predicted_rate() -> None:
     rng = np.random.default_rng(5)
     evals = np.array([0.02, 0.3, 1.0, 2.0])
     H = random_spd(rng, evals)
-    for alpha, beta in [(0.3, 0.5), (0.9, 0.0), (0.05, 0.95), (ml.theory.optimal_gd(evals).learning_rate, 0.0)]:
+    for alpha, beta in [
+        (0.3, 0.5),
+        (0.9, 0.0),
+        (0.05, 0.95),
+        (ml.theory.optimal_gd(evals).learning_rate, 0.0),
+    ]:
         w, v = rng.standard_normal(4), np.zeros(4)
         norms = []
         for _ in range(3000):
@@ -219,9 +226,9 @@ def test_numpy_heavy_ball_converges_at_the_predicted_rate() -> None:
 def test_rate_functions_reject_bad_arguments() -> None:
     with pytest.raises(ValueError, match="spectrum eigenvalues must be finite and > 0"):
         ml.theory.rate([0.0, 1.0], 0.1)
-    with pytest.raises(ValueError, match="learning_rate must be > 0.0"):
+    with pytest.raises(ValueError, match=r"learning_rate must be > 0.0"):
         ml.theory.rate([1.0], -0.1)
-    with pytest.raises(ValueError, match="momentum must be >= 0.0"):
+    with pytest.raises(ValueError, match=r"momentum must be >= 0.0"):
         ml.theory.is_stable([1.0], 0.1, -0.5)
     with pytest.raises(ValueError, match=r"momentum must be in \[0.0, 1.0\), got 1.0"):
         ml.theory.best_learning_rate([1.0, 2.0], 1.0)
@@ -352,15 +359,15 @@ def test_conditioned_regression_truth_seed_and_description() -> None:
 
 def test_conditioned_regression_rejects_bad_arguments() -> None:
     make = ml.data.make_conditioned_regression
-    with pytest.raises(ValueError, match="condition_number must be >= 1.0, got 0.5"):
+    with pytest.raises(ValueError, match=r"condition_number must be >= 1.0, got 0.5"):
         make(10, 2, condition_number=0.5)
     with pytest.raises(ValueError, match="n_samples must be an integer >= 3, got 2"):
         make(2, 2, condition_number=2.0)
     with pytest.raises(ValueError, match="spectrum must be one of"):
         make(10, 2, condition_number=2.0, spectrum="cubic")
-    with pytest.raises(ValueError, match="noise must be >= 0.0"):
+    with pytest.raises(ValueError, match=r"noise must be >= 0.0"):
         make(10, 2, condition_number=2.0, noise=-1.0)
     with pytest.raises(ValueError, match=r"weight must be a finite array of shape \(2,\)"):
         make(10, 2, condition_number=2.0, weight=[1.0])
     with pytest.raises(TypeError, match="rotate must be a bool"):
-        make(10, 2, condition_number=2.0, rotate=1)
+        make(10, 2, condition_number=2.0, rotate=1)  # type: ignore[arg-type]

@@ -35,7 +35,9 @@ def simulate_with_replacement(
 def test_exact_model_matches_numpy_simulation_with_replacement(lr: float, mom: float, batch: int) -> None:
     data = ml.data.make_conditioned_regression(60, 2, condition_number=10.0, noise=0.5, seed=2)
     q = ml.theory.least_squares(data)
-    pred = ml.theory.stationary_loss(q, learning_rate=lr, momentum=mom, batch_size=batch, sampling="with-replacement")
+    pred = ml.theory.stationary_loss(
+        q, learning_rate=lr, momentum=mom, batch_size=batch, sampling="with-replacement"
+    )
     additive = ml.theory.stationary_loss(
         q, learning_rate=lr, momentum=mom, batch_size=batch, sampling="with-replacement", multiplicative=False
     )
@@ -75,7 +77,7 @@ def test_stationary_loss_rejects_bad_arguments() -> None:
         ml.theory.stationary_loss(q, learning_rate=0.1, batch_size=21)
     with pytest.raises(ValueError, match="sampling must be one of"):
         ml.theory.stationary_loss(q, learning_rate=0.1, batch_size=2, sampling="poisson")
-    with pytest.raises(TypeError, match="problem must be a momentumlab.theory.LeastSquares"):
+    with pytest.raises(TypeError, match=r"problem must be a momentumlab.theory.LeastSquares"):
         ml.theory.stationary_loss("q", learning_rate=0.1, batch_size=2)  # type: ignore[arg-type]
 
 
@@ -88,7 +90,9 @@ def test_floor_of_a_real_run_matches_the_prediction() -> None:
     q = ml.theory.least_squares(data)
     lr, mom, B = 0.1, 0.5, 5  # 60 updates per epoch: the model ignores within-epoch correlations
     pred = ml.theory.stationary_loss(q, learning_rate=lr, momentum=mom, batch_size=B)
-    config = ml.RunConfig(batch_size=B, period=B, learning_rate=lr, momentum=mom, schedule=None, epochs=15, seed=1)
+    config = ml.RunConfig(
+        batch_size=B, period=B, learning_rate=lr, momentum=mom, schedule=None, epochs=15, seed=1
+    )
     measured = tail_mean(ml.train(config, data))
     assert measured == pytest.approx(pred.loss, rel=0.01)
     assert measured - q.optimal_loss == pytest.approx(pred.excess, rel=0.25)

@@ -18,14 +18,20 @@ def test_plot_rate_draws_the_run_and_a_line_with_the_predicted_slope() -> None:
     q = ml.theory.least_squares(data)
     gd = ml.theory.optimal_gd(q)
     config = ml.RunConfig(
-        batch_size=100, period=100, schedule=None, shuffle=False, learning_rate=gd.learning_rate, momentum=0.0, epochs=60
+        batch_size=100,
+        period=100,
+        schedule=None,
+        shuffle=False,
+        learning_rate=gd.learning_rate,
+        momentum=0.0,
+        epochs=60,
     )
     result = ml.train(config, data)
     ax = ml.viz.plot_rate(result, gd.rate, optimal_loss=q.optimal_loss, label="GD")
     assert ax.get_yscale() == "log"
     measured, predicted = ax.lines
     assert measured.get_label() == "GD"
-    assert predicted.get_label().startswith("predicted ρ=0.8182")
+    assert str(predicted.get_label()).startswith("predicted ρ=0.8182")  # noqa: RUF001
     t, y = (np.asarray(a, dtype=float) for a in predicted.get_data())
     slope = np.diff(np.log(y)) / np.diff(t)
     np.testing.assert_allclose(slope, 2 * math.log(gd.rate), rtol=1e-9)
@@ -33,7 +39,7 @@ def test_plot_rate_draws_the_run_and_a_line_with_the_predicted_slope() -> None:
 
 
 def test_plot_rate_rejects_bad_input() -> None:
-    with pytest.raises(ValueError, match="rate must be > 0.0"):
+    with pytest.raises(ValueError, match=r"rate must be > 0.0"):
         ml.viz.plot_rate(np.arange(3), 0.0, optimal_loss=0.0, losses=np.ones(3))
     with pytest.raises(ValueError, match="at least one record above optimal_loss"):
         ml.viz.plot_rate(np.arange(3), 0.5, optimal_loss=2.0, losses=np.ones(3))

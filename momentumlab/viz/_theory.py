@@ -102,11 +102,9 @@ def plot_rate(
     lo = float(excess[ok].min())
     pred = np.exp(log_pred)
     keep = pred >= lo * 1e-2
-    ax.semilogy(
-        t[keep], pred[keep], "--", color=line.get_color(), alpha=0.8, label=f"predicted ρ={rho:.4g}"
-    )
+    ax.semilogy(t[keep], pred[keep], "--", color=line.get_color(), alpha=0.8, label=f"predicted ρ={rho:.4g}")  # noqa: RUF001
     ax.set_xlabel("step")
-    ax.set_ylabel("loss − optimal loss")
+    ax.set_ylabel("loss - optimal loss")
     return ax
 
 
