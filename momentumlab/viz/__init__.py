@@ -15,6 +15,10 @@ Example:
 
 from momentumlab.viz._loss import plot_loss as plot_loss
 from momentumlab.viz._losses import plot_losses as plot_losses
+from momentumlab.viz._sweep import config_value as config_value
+from momentumlab.viz._sweep import plot_sweep as plot_sweep
+from momentumlab.viz._sweep import polyak_momentum as polyak_momentum
+from momentumlab.viz._sweep import stability_boundary as stability_boundary
 from momentumlab.viz._trajectory import QuadraticSurface as QuadraticSurface
 from momentumlab.viz._trajectory import Surface as Surface
 from momentumlab.viz._trajectory import linear_regression_surface as linear_regression_surface
@@ -23,8 +27,12 @@ from momentumlab.viz._trajectory import plot_trajectory as plot_trajectory
 __all__ = [
     "QuadraticSurface",
     "Surface",
+    "config_value",
     "linear_regression_surface",
     "plot_loss",
     "plot_losses",
+    "plot_sweep",
     "plot_trajectory",
+    "polyak_momentum",
+    "stability_boundary",
 ]

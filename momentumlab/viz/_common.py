@@ -7,6 +7,8 @@ import numbers
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -30,6 +32,11 @@ def axes(ax: Axes | None, figsize: tuple[float, float] = (5.0, 3.5)) -> Axes:
     return fig.add_subplot()
 
 
+def masked(values: Any) -> Any:
+    """``values`` as a masked array with NaN/inf masked (drawn as gaps)."""
+    return np.ma.masked_invalid(values)  # type: ignore[no-untyped-call]
+
+
 def check_results(name: str, results: Any) -> list[RunResult]:
     """A non-empty list of RunResults from one result or a sequence of them."""
     from momentumlab.runner import RunResult
@@ -37,7 +44,9 @@ def check_results(name: str, results: Any) -> list[RunResult]:
     if isinstance(results, RunResult):
         return [results]
     if not isinstance(results, Sequence) or isinstance(results, str):
-        raise TypeError(f"{name} must be a RunResult or a sequence of RunResults, got {type(results).__name__}")
+        raise TypeError(
+            f"{name} must be a RunResult or a sequence of RunResults, got {type(results).__name__}"
+        )
     out = list(results)
     if not out:
         raise ValueError(f"{name} must hold at least one RunResult, got an empty sequence")
@@ -60,7 +69,7 @@ def check_labels(labels: Any, n: int) -> list[str] | None:
 
 
 def _short(value: Any) -> str:
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+    if isinstance(value, float | int | numbers.Real):
         return f"{float(value):g}"
     if callable(value) and not dataclasses.is_dataclass(value):
         return getattr(value, "__name__", type(value).__name__)

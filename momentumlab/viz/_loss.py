@@ -38,7 +38,9 @@ def plot_loss(result: RunResult, *, ax: Axes | None = None, **line_kwargs: Any) 
         ('epoch', 'loss', 1)
     """
     if isinstance(result, (list, tuple)):
-        raise TypeError(f"result must be a RunResult, got {type(result).__name__}; use plot_losses for several")
+        raise TypeError(
+            f"result must be a RunResult, got {type(result).__name__}; use plot_losses for several"
+        )
     (result,) = check_results("result", result)
     ax = axes(ax)
     x = np.asarray(result.record_epochs, dtype=float)

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 # A diverged run's last finite losses can reach 1e30 and flatten every other curve: the y axis
 # then stops this many decades above the largest starting loss, and the run leaves the top.
 _DECADES_ABOVE_START = 3.0
+# "A factor of ten or more", forgiving rounding (0.2 / 0.020000000000000004 < 10).
+_DECADE = 10.0 * (1 - 1e-9)
 
 
 def plot_losses(
@@ -113,7 +115,7 @@ def plot_losses(
     ax.set_ylabel("loss")
     if twin is not None:
         twin.set_ylabel("learning rate (dashed)")
-        if lr_max > 0 and lr_max / lr_min >= 10.0:
+        if lr_max > 0 and lr_max / lr_min >= _DECADE:
             twin.set_yscale("log")
         # Keep the loss curves and the legend above the learning-rate steps.
         ax.set_zorder(twin.get_zorder() + 1)

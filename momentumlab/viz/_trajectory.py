@@ -10,7 +10,7 @@ import numpy as np
 
 from momentumlab._src.checks import check_float, check_int, check_type
 from momentumlab._src.types import Array
-from momentumlab.viz._common import DIVERGED_COLOR, auto_labels, axes, check_labels
+from momentumlab.viz._common import DIVERGED_COLOR, auto_labels, axes, check_labels, masked
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -123,7 +123,7 @@ def linear_regression_surface(
     X32, y32 = data.numpy()
     X = X32.astype(np.float64)
     y = y32.astype(np.float64).reshape(-1)
-    n, d = X.shape
+    n = X.shape[0]
     if bias is None:
         A = np.hstack([X, np.ones((n, 1))])
     else:
@@ -165,7 +165,9 @@ def _path_of(run: Any, param: str | None, index: int) -> tuple[Array, str | None
         return arr, name, bool(run.diverged)
     arr = np.asarray(run, dtype=np.float64)
     if arr.ndim != 2 or arr.shape[1] != 2 or arr.shape[0] < 1:
-        raise ValueError(f"runs[{index}] must be a RunResult or an (n, 2) array of points, got shape {arr.shape}")
+        raise ValueError(
+            f"runs[{index}] must be a RunResult or an (n, 2) array of points, got shape {arr.shape}"
+        )
     return arr, None, not bool(np.isfinite(arr).all())
 
 
@@ -230,8 +232,8 @@ def plot_trajectory(
         >>> path = np.array([[-2.0, 1.0], [-1.5, -0.8], [-1.0, 0.5], [0.0, 0.0]])
         >>> ax = ml.viz.plot_trajectory([path], bowl, labels=["gd"], optimum=(0.0, 0.0))
         >>> x0, x1 = ax.get_xlim()
-        >>> bool(x0 < -2.0 and x1 > 0.0), len(ax.lines)
-        (True, 2)
+        >>> bool(x0 < -2.0 and x1 > 0.0), [line.get_label() for line in ax.lines]
+        (True, ['gd', '_start', 'optimum'])
     """
     from momentumlab.runner import RunResult
 
@@ -239,13 +241,17 @@ def plot_trajectory(
     if not items:
         raise ValueError("runs must hold at least one run, got an empty sequence")
     if not callable(surface):
-        raise TypeError(f"surface must be a QuadraticSurface or a callable f(x, y), got {type(surface).__name__}")
+        raise TypeError(
+            f"surface must be a QuadraticSurface or a callable f(x, y), got {type(surface).__name__}"
+        )
     pad = check_float("margin", margin, low=0.0)
     paths = [_path_of(run, param, k) for k, run in enumerate(items)]
     results = [r for r in items if isinstance(r, RunResult)]
     names = check_labels(labels, len(items))
     if names is None:
-        names = auto_labels(results) if len(results) == len(items) else [f"path {k}" for k in range(len(items))]
+        names = (
+            auto_labels(results) if len(results) == len(items) else [f"path {k}" for k in range(len(items))]
+        )
     if optimum is None and isinstance(surface, QuadraticSurface):
         optimum = (float(surface.center[0]), float(surface.center[1]))
 
@@ -270,9 +276,9 @@ def plot_trajectory(
     if not np.isfinite(gz).any():
         raise ValueError("surface must be finite somewhere on the plotted box, got only NaN/inf values")
     lv = _levels(gz, check_int("levels", levels, low=2)) if isinstance(levels, int) else np.asarray(levels)
-    ax.contour(gx, gy, np.ma.masked_invalid(gz), levels=lv, colors="0.6", linewidths=0.7, zorder=1)
+    ax.contour(gx, gy, masked(gz), levels=lv, colors="0.6", linewidths=0.7, zorder=1)
 
-    for k, ((p, name, div), fin, label) in enumerate(zip(paths, pts, names, strict=True)):
+    for k, ((_, _, div), fin, label) in enumerate(zip(paths, pts, names, strict=True)):
         color = f"C{k % 10}"
         if div:
             label = f"{label} (diverged)"
