@@ -142,6 +142,7 @@ def plot_sweep(
     optimum: tuple[float, float] | None = None,
     log_x: bool | None = None,
     log_y: bool | None = None,
+    vmax: float | None = None,
     colorbar: bool = True,
     ax: Axes | None = None,
 ) -> Axes:
@@ -178,6 +179,9 @@ def plot_sweep(
         optimum: a precomputed point to mark as the optimum.
         log_x: force a log (``True``) or linear (``False``) x axis; ``None`` decides.
         log_y: the same for the y axis.
+        vmax: cap of the colour scale (> 0); larger values get the top colour and the
+            colour bar an arrow. ``None`` uses the largest finite value. Capping at the
+            starting loss shows at a glance which runs made progress.
         colorbar: add a colour bar beside the Axes.
         ax: the Axes to draw on; ``None`` creates a new figure (not registered with pyplot).
 
@@ -202,6 +206,7 @@ def plot_sweep(
     """
     from matplotlib.colors import LogNorm
     from matplotlib.patches import Patch, Rectangle
+    from matplotlib.patheffects import withStroke
 
     from momentumlab.runner import RunResult
 
@@ -255,15 +260,17 @@ def plot_sweep(
     bad = ran & ~np.isfinite(Z)
     pos = Z[good & (Z > 0)]
     vmin = float(pos.min()) if pos.size else 1e-12
-    vmax = float(pos.max()) if pos.size else 1.0
-    if vmax <= vmin:
-        vmax = vmin * 10.0
+    top = float(pos.max()) if pos.size else 1.0
+    cap = top if vmax is None else check_float("vmax", vmax, low=0.0, low_open=True)
+    vmin = min(vmin, cap / 10.0)
+    if cap <= vmin:
+        cap = vmin * 10.0
     shown = np.where(good, np.maximum(Z, vmin), np.nan)
     mesh = ax.pcolormesh(
         xe,
         ye,
         masked(shown),
-        norm=LogNorm(vmin=vmin, vmax=vmax),
+        norm=LogNorm(vmin=vmin, vmax=cap, clip=False),
         cmap="viridis",
     )
     handles: list[Any] = []
@@ -300,7 +307,15 @@ def plot_sweep(
             raise ValueError(
                 f"boundary must be two 1-D arrays of one length, got shapes {bx.shape} and {by.shape}"
             )
-        (line,) = ax.plot(bx, by, color="white", lw=2.0, ls="--", label="stability boundary")
+        (line,) = ax.plot(
+            bx,
+            by,
+            color="white",
+            lw=2.0,
+            ls="--",
+            label="stability boundary",
+            path_effects=[withStroke(linewidth=3.5, foreground="black")],
+        )
         handles.append(line)
     if optimum is not None:
         (star,) = ax.plot(
@@ -317,5 +332,5 @@ def plot_sweep(
         fig = ax.get_figure()
         if fig is not None:
             label = "final loss" if metric is None else getattr(metric, "__name__", "metric")
-            fig.colorbar(mesh, ax=ax, label=label)
+            fig.colorbar(mesh, ax=ax, label=label, extend="max" if top > cap else "neither")
     return ax
