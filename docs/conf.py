@@ -24,7 +24,7 @@ import momentumlab  # noqa: E402
 
 project = "momentumlab"
 author = "momentumlab developers"
-copyright = "momentumlab developers"  # noqa: A001
+copyright = "momentumlab developers"
 version = release = momentumlab.__version__
 
 extensions = [
@@ -46,6 +46,8 @@ html_theme = "alabaster"
 html_theme_options = {
     "description": "Run, check and picture optimizer experiments on MXNet Gluon",
     "fixed_sidebar": True,
+    "page_width": "1180px",
+    "sidebar_width": "230px",
 }
 html_title = f"momentumlab {release}"
 

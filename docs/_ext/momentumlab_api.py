@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from sphinx.application import Sphinx
-from sphinx.errors import ExtensionError
+from sphinx.errors import ExtensionError, PycodeError
 from sphinx.pycode import ModuleAnalyzer
 from sphinx.util import logging
 
@@ -102,14 +102,14 @@ def _own_doc(obj: Any) -> str:
 
 def _alias_doc(name: str, obj: Any, exporter: str) -> str:
     """The ``#:`` comment documenting ``name`` in the module that defines it."""
-    candidates = [exporter] + sorted(m for m in sys.modules if m.startswith(ROOT_PACKAGE + "."))
+    candidates = [exporter, *sorted(m for m in sys.modules if m.startswith(ROOT_PACKAGE + "."))]
     for modname in candidates:
         module = sys.modules.get(modname)
         if module is None or vars(module).get(name, None) is not obj:
             continue
         try:
             docs = ModuleAnalyzer.for_module(modname).find_attr_docs()
-        except Exception:  # noqa: BLE001 - a module without source simply has no comments
+        except PycodeError:  # a module without source simply has no comments
             continue
         lines = docs.get(("", name))
         if lines:
@@ -170,7 +170,7 @@ def collect(root: str = ROOT_PACKAGE) -> tuple[list[ModulePage], list[str]]:
 
 
 def _alias_repr(obj: Any) -> str:
-    text = repr(obj)
+    text = repr(obj).replace("numpy.ndarray[Any, numpy.dtype[Any]]", "Array")
     return text.replace("typing.", "").replace("collections.abc.", "")
 
 
@@ -182,7 +182,16 @@ def render(page: ModulePage) -> str:
     """The reST of one module's page."""
     mod = page.module
     title = f"``{mod}``"
-    out = [f".. _api-{mod}:", "", title, "=" * len(title), "", f".. automodule:: {mod}", "   :no-members:", ""]
+    out = [
+        f".. _api-{mod}:",
+        "",
+        title,
+        "=" * len(title),
+        "",
+        f".. automodule:: {mod}",
+        "   :no-members:",
+        "",
+    ]
     subs = [e for e in page.entries if e.kind == "module"]
     own = [e for e in page.entries if e.kind in ("class", "function") and e.home == f"{mod}.{e.name}"]
     data = [e for e in page.entries if e.kind == "data" and e.home == f"{mod}.{e.name}"]
@@ -191,7 +200,16 @@ def render(page: ModulePage) -> str:
         out += ["Subpackages", "-----------", ""]
         out += [f"* :ref:`{e.home} <api-{e.home}>`" for e in subs] + [""]
     if own:
-        out += ["Summary", "-------", "", ".. currentmodule:: " + mod, "", ".. autosummary::", "   :nosignatures:", ""]
+        out += [
+            "Summary",
+            "-------",
+            "",
+            ".. currentmodule:: " + mod,
+            "",
+            ".. autosummary::",
+            "   :nosignatures:",
+            "",
+        ]
         out += [f"   {e.name}" for e in own] + [""]
     if data:
         out += ["Types", "-----", ""]
@@ -257,7 +275,9 @@ def _link_orphan_pages(app: Sphinx, docname: str, source: list[str]) -> None:
         if p.stem not in KNOWN_TOP_PAGES and f"\n   {p.stem}\n" not in source[0]
     )
     if extra:
-        source[0] += "\n.. toctree::\n   :maxdepth: 1\n   :caption: More\n\n" + "".join(f"   {n}\n" for n in extra)
+        source[0] += "\n.. toctree::\n   :maxdepth: 1\n   :caption: More\n\n" + "".join(
+            f"   {n}\n" for n in extra
+        )
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
