@@ -7,6 +7,8 @@ Example:
     True
 """
 
+import logging as _logging
+
 from momentumlab import data as data
 from momentumlab import models as models
 from momentumlab import optim as optim
@@ -23,6 +25,10 @@ from momentumlab.runner import batch_orders as batch_orders
 from momentumlab.runner import train as train
 
 __version__ = "0.1.0"
+
+# A library configures no logging output: without this, Python's last-resort handler
+# would print every warning (e.g. "diverged in epoch 3") to stderr.
+_logging.getLogger("momentumlab").addHandler(_logging.NullHandler())
 
 __all__ = [
     "EpochInfo",

@@ -8,7 +8,7 @@ from typing import Any
 import mxnet as mx
 import numpy as np
 
-from momentumlab._src.checks import as_generator, check_float, check_int, check_type
+from momentumlab._src.checks import as_generator, check_bool, check_float, check_int, check_type
 from momentumlab._src.types import Array, Seed
 
 
@@ -24,12 +24,18 @@ class LinearRegressor(mx.gluon.HybridBlock):
         initializer: an ``mx.init.Initializer`` for the weight (and bias), or ``None`` to leave
             the parameters uninitialised (use :func:`init_normal` for a seeded start).
             MXNet initializers draw from MXNet's global RNG; :func:`init_normal` does not.
+        train_bias: ``False`` freezes the bias (its ``grad_req`` is ``'null'``): training
+            moves only the weight, so a two-feature regression becomes a two-parameter
+            problem whose path can be drawn over the loss contours
+            (:func:`momentumlab.viz.plot_trajectory`).
 
     Example:
         >>> import mxnet as mx, momentumlab as ml
         >>> net = ml.models.LinearRegressor(3, 2, initializer=mx.init.Zero())
         >>> net(mx.nd.ones((4, 3))).shape
         (4, 2)
+        >>> ml.models.LinearRegressor(2, train_bias=False).dense.bias.grad_req
+        'null'
     """
 
     def __init__(
@@ -38,17 +44,21 @@ class LinearRegressor(mx.gluon.HybridBlock):
         n_outputs: int = 1,
         *,
         initializer: mx.init.Initializer | None = None,
+        train_bias: bool = True,
         **kwargs: Any,
     ) -> None:
         n_in = check_int("n_features", n_features, low=1)
         n_out = check_int("n_outputs", n_outputs, low=1)
         if initializer is not None:
             check_type("initializer", initializer, mx.init.Initializer, "an mx.init.Initializer or None")
+        fit_bias = check_bool("train_bias", train_bias)
         super().__init__(**kwargs)
         self.n_features = n_in
         self.n_outputs = n_out
         with self.name_scope():
             self.dense = mx.gluon.nn.Dense(n_out, in_units=n_in)
+        if not fit_bias:
+            self.dense.bias.grad_req = "null"
         if initializer is not None:
             self.initialize(initializer)
 

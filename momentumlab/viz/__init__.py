@@ -1,5 +1,9 @@
 """Matplotlib figures of runs. Pyplot is imported lazily; nothing here calls ``plt.show()``.
 
+Every ``plot_*`` function takes ``ax=None`` (a new figure not registered with pyplot, safe
+headless and in threads) and returns the Axes it drew on. Diverged runs and cells are drawn
+in red and said to be diverged; nothing raises because a run blew up.
+
 Example:
     >>> import matplotlib
     >>> matplotlib.use("Agg")
@@ -10,9 +14,23 @@ Example:
 """
 
 from momentumlab.viz._loss import plot_loss as plot_loss
+from momentumlab.viz._losses import plot_losses as plot_losses
+from momentumlab.viz._sweep import config_value as config_value
+from momentumlab.viz._sweep import plot_sweep as plot_sweep
 from momentumlab.viz._theory import plot_rate as plot_rate
+from momentumlab.viz._trajectory import QuadraticSurface as QuadraticSurface
+from momentumlab.viz._trajectory import Surface as Surface
+from momentumlab.viz._trajectory import linear_regression_surface as linear_regression_surface
+from momentumlab.viz._trajectory import plot_trajectory as plot_trajectory
 
 __all__ = [
+    "QuadraticSurface",
+    "Surface",
+    "config_value",
+    "linear_regression_surface",
     "plot_loss",
+    "plot_losses",
     "plot_rate",
+    "plot_sweep",
+    "plot_trajectory",
 ]

@@ -6,19 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from momentumlab.viz._common import DIVERGED_COLOR, axes, check_results
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
     from momentumlab.runner import RunResult
-
-
-def _axes(ax: Axes | None) -> Axes:
-    if ax is not None:
-        return ax
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(5.0, 3.5), layout="constrained")
-    return fig.add_subplot()
 
 
 def plot_loss(result: RunResult, *, ax: Axes | None = None, **line_kwargs: Any) -> Axes:
@@ -44,11 +37,12 @@ def plot_loss(result: RunResult, *, ax: Axes | None = None, **line_kwargs: Any) 
         >>> ax.get_xlabel(), ax.get_ylabel(), len(ax.lines)
         ('epoch', 'loss', 1)
     """
-    from momentumlab.runner import RunResult
-
-    if not isinstance(result, RunResult):
-        raise TypeError(f"result must be a RunResult, got {type(result).__name__}")
-    ax = _axes(ax)
+    if isinstance(result, (list, tuple)):
+        raise TypeError(
+            f"result must be a RunResult, got {type(result).__name__}; use plot_losses for several"
+        )
+    (result,) = check_results("result", result)
+    ax = axes(ax)
     x = np.asarray(result.record_epochs, dtype=float)
     y = np.asarray(result.losses, dtype=float)
     finite = np.isfinite(y) & (y > 0)
@@ -58,13 +52,14 @@ def plot_loss(result: RunResult, *, ax: Axes | None = None, **line_kwargs: Any) 
         ax.plot(
             bad,
             np.full(bad.shape, 1.0),
-            "rx",
+            "x",
+            color=DIVERGED_COLOR,
             transform=ax.get_xaxis_transform(),
             clip_on=False,
             label="_diverged",
         )
     if result.diverged:
-        ax.set_title(f"diverged: {result.message}", color="red", fontsize="small")
+        ax.set_title(f"diverged: {result.message}", color=DIVERGED_COLOR, fontsize="small")
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     ax.set_xlim(0, max(result.config.epochs, float(x.max()) if x.size else 0.0))
