@@ -45,6 +45,13 @@ class RunConfig:
         seed: fixes the initial parameters and the shuffle order (int >= 0).
         shuffle: shuffle the examples every epoch; ``False`` keeps the data's order.
         init_sigma: standard deviation of the initial weights (the chapter's ``Normal(sigma=1)``).
+        max_records_per_epoch: at most this many loss records per epoch (>= 1), or ``None``
+            for all of the chapter's positions. The chapter records after mini-batch ``i``
+            when ``i * batch_size % period == 0``: ``m`` positions per epoch, numbered
+            ``j = 0 .. m-1``. With a cap ``c < m`` the records kept are those with
+            ``j = (k + 1) * m // c - 1`` for ``k = 0 .. c-1``: evenly spaced, the last
+            position of the epoch always kept. This bounds the record cost of a run over a
+            large data set (each record is a pass over the data, or O(d²) from moments).
 
     Example:
         >>> import dataclasses, momentumlab as ml
@@ -69,6 +76,7 @@ class RunConfig:
     seed: int = 0
     shuffle: bool = True
     init_sigma: float = 1.0
+    max_records_per_epoch: int | None = None
 
     def __post_init__(self) -> None:
         bs = check_int("batch_size", self.batch_size, low=1)
@@ -100,6 +108,27 @@ class RunConfig:
         check_int("seed", self.seed, low=0)
         check_bool("shuffle", self.shuffle)
         check_float("init_sigma", self.init_sigma, low=0.0)
+        if self.max_records_per_epoch is not None:
+            check_int("max_records_per_epoch", self.max_records_per_epoch, low=1)
+
+    def record_mask(self, n_samples: int) -> list[bool]:
+        """Which mini-batches of an epoch are followed by a loss record (see the class doc).
+
+        Example:
+            >>> import momentumlab as ml
+            >>> ml.RunConfig(batch_size=10, period=20).record_mask(60)
+            [True, False, True, False, True, False]
+            >>> ml.RunConfig(batch_size=10, period=10, max_records_per_epoch=2).record_mask(60)
+            [False, False, True, False, False, True]
+        """
+        n = check_int("n_samples", n_samples, low=1)
+        steps = -(-n // self.batch_size)
+        candidates = [i for i in range(steps) if i * self.batch_size % self.period == 0]
+        m, cap = len(candidates), self.max_records_per_epoch
+        if cap is not None and cap < m:
+            candidates = [candidates[(k + 1) * m // cap - 1] for k in range(cap)]
+        keep = set(candidates)
+        return [i in keep for i in range(steps)]
 
     def hyperparameter_dict(self) -> dict[str, Any]:
         """The optimizer keywords as a plain dict."""

@@ -39,8 +39,8 @@ class RunResult:
 
     Attributes:
         config: the config that ran.
-        losses: recorded mean full-dataset losses (float32 values as float64), the first one
-            before any update.
+        losses: recorded mean full-dataset losses, the first one before any update (float32
+            values on the Gluon path; float64 on the fast and vectorized paths).
         record_steps: number of updates completed at each record.
         record_epochs: position of each record in epochs (``record_steps / steps_per_epoch``).
         learning_rates: the learning rate MXNet used for every update.
@@ -56,7 +56,9 @@ class RunResult:
         final_loss: the mean full-dataset loss of the final parameters (evaluated once at the
             end, so it is exact even when the last record came before the last update).
         message: a short human-readable summary.
-        path: which implementation ran (``"gluon"`` or ``"imperative"``).
+        path: which implementation ran: ``"gluon"``, ``"imperative"`` (a net that is not a
+            ``HybridBlock``), ``"fast"`` (see :func:`momentumlab.train`) or ``"vectorized"``
+            (:func:`momentumlab.train_many`).
         param_history: with ``train(..., record_params=True)``, every parameter at every
             record, shape ``(n_records, *param.shape)``, keyed like ``params``; else empty.
         metrics: the problem's held-out metric at the same positions as ``losses`` (empty

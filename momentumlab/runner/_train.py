@@ -11,7 +11,7 @@ from typing import Any
 import mxnet as mx
 import numpy as np
 
-from momentumlab._src.checks import check_bool, check_int, check_type
+from momentumlab._src.checks import check_bool, check_choice, check_int, check_type
 from momentumlab._src.types import Array
 from momentumlab.data import LinearData
 from momentumlab.models import get_params, init_normal
@@ -19,11 +19,18 @@ from momentumlab.models._linear import _dense_of
 from momentumlab.optim import make_trainer
 from momentumlab.problems import Problem, linear_problem
 from momentumlab.runner._config import RunConfig
+from momentumlab.runner._fast import fast_path_reason, run_fast
 from momentumlab.runner._result import EpochInfo, RunResult
+from momentumlab.runner._sgd import FusedSGD
 
 logger = logging.getLogger("momentumlab")
 
 Callback = Callable[[EpochInfo], None]
+
+#: Values of ``train(..., path=...)``: ``"auto"`` takes the fast path where it gives the same
+#: results and the Gluon loop otherwise; ``"gluon"`` always runs the Gluon loop; ``"fast"``
+#: requires the fast path (a ``ValueError`` says why when it cannot run).
+PATHS = ("auto", "fast", "gluon")
 
 
 def _seed_streams(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
@@ -63,6 +70,23 @@ class _LossOf(mx.gluon.HybridBlock):
     def hybrid_forward(self, F: Any, x: Any, y: Any) -> Any:
         out = self.loss(self.net(x), y)
         return F.mean(out) if self._mean else out
+
+
+class _BatchLossOf(mx.gluon.HybridBlock):
+    """``loss(net(X[rows]), y[rows])``: the mini-batch is gathered inside the cached graph.
+
+    Gathering rows by index inside the graph costs no extra engine call and never copies the
+    whole data set (the chapter's loop, and slicing a permuted copy, do); the gathered values
+    are the same bits as the slices, so the update is unchanged.
+    """
+
+    def __init__(self, net: mx.gluon.HybridBlock, loss: mx.gluon.loss.Loss) -> None:
+        super().__init__(prefix="")
+        self.net = net
+        self.loss = loss
+
+    def hybrid_forward(self, F: Any, x: Any, y: Any, rows: Any) -> Any:
+        return self.loss(self.net(F.take(x, rows)), F.take(y, rows))
 
 
 class _MetricOf(mx.gluon.HybridBlock):
@@ -137,29 +161,33 @@ def train(
     loss: mx.gluon.loss.Loss | None = None,
     callback: Callback | None = None,
     record_params: bool = False,
+    path: str = "auto",
 ) -> RunResult:
     """Train a net on ``data`` with ``config`` and return everything the run produced.
 
-    The loop is the chapter's, made exact and fast:
+    Two implementations, reported in ``result.path``:
 
-    * every epoch visits the examples in the order of :func:`batch_orders` in mini-batches of
-      ``batch_size`` sliced from memory (a last short batch is kept and its gradient divided by
-      its own length);
-    * the forward pass and the loss run as one hybridized block when the net is a
-      ``HybridBlock`` (an imperative ``Block`` runs imperatively);
-    * each update is ``trainer.step(batch_size)`` on a ``gluon.Trainer`` built by
-      :func:`momentumlab.optim.make_trainer`, with the learning rate set before each update
-      from ``learning_rate`` and ``schedule``;
-    * the mean full-dataset loss is recorded once before training and after every
-      mini-batch ``i`` with ``i * batch_size % period == 0``; records stay on the device and
-      are copied to the host once per epoch, where a NaN/inf loss or parameter stops the run
-      and marks it diverged.
+    * ``"gluon"`` (``"imperative"`` for a net that is not a ``HybridBlock``): the chapter's
+      loop, made exact and fast. Every epoch visits the examples in the order of
+      :func:`batch_orders` in mini-batches of ``batch_size`` gathered by index inside one
+      hybridized net+loss graph (a last short batch is kept and its gradient divided by its
+      own length); each update is ``trainer.step(len(batch))`` on a ``gluon.Trainer`` built by
+      :func:`momentumlab.optim.make_trainer` (for plain SGD its kernels are called directly,
+      with the same arguments and bits), with the learning rate of every step taken from
+      ``learning_rate`` and ``schedule``. With the same data, initial parameters and batch
+      order, the final weights and bias are bit-identical to the chapter's own loop.
+    * ``"fast"``: for a linear net under ``L2Loss`` with MXNet's SGD, the same update in
+      NumPy float32 (parameters within about 1e-7 relative of the Gluon loop; see
+      ``momentumlab/runner/_fast.py``), with records from the data's moments in float64.
 
-    With the same data, initial parameters and batch order, the final weights and bias are
-    bit-identical to the chapter's own loop.
+    ``path="auto"`` takes the fast path whenever it applies; ``"gluon"`` forces the Gluon loop.
 
-    When the problem has a held-out metric it is evaluated on the device at the same
-    positions as the training loss and returned in ``result.metrics``.
+    The mean full-dataset loss is recorded once before training and after every mini-batch
+    ``i`` with ``i * batch_size % period == 0`` (at most ``max_records_per_epoch`` of them per
+    epoch, see :meth:`RunConfig.record_mask`); records stay on the device and are copied to
+    the host once per epoch, where a NaN/inf loss or parameter stops the run and marks it
+    diverged. When the problem has a held-out metric it is evaluated at the same positions
+    and returned in ``result.metrics``.
 
     Args:
         config: the run's :class:`RunConfig`.
@@ -176,13 +204,15 @@ def train(
         callback: called with an :class:`EpochInfo` after every epoch.
         record_params: also keep every parameter at every record (for trajectory pictures),
             in ``result.param_history`` as arrays of shape ``(n_records, *param.shape)``.
+        path: one of :data:`PATHS`: ``"auto"`` (default), ``"gluon"`` or ``"fast"``.
 
     Returns:
         A frozen :class:`RunResult`.
 
     Raises:
-        ValueError: if ``batch_size`` exceeds the number of examples, or the net's parameters
-            are uninitialised and ``initialize`` is ``False``.
+        ValueError: if ``batch_size`` exceeds the number of examples, the net's parameters
+            are uninitialised and ``initialize`` is ``False``, or ``path="fast"`` is asked for
+            a run the fast path cannot do (the message says why).
         TypeError: for arguments of the wrong type.
 
     Example:
@@ -193,6 +223,8 @@ def train(
         True
         >>> print(result.weight.round(2), result.bias.round(2))
         [[ 2.  -3.4]] [4.2]
+        >>> result.path, ml.train(ml.RunConfig(), data, path="gluon").path
+        ('fast', 'gluon')
     """
     start = time.perf_counter()
     check_type("config", config, RunConfig, "a RunConfig")
@@ -202,6 +234,7 @@ def train(
     data = problem.data
     init = check_bool("initialize", initialize)
     keep_params = check_bool("record_params", record_params)
+    route = check_choice("path", path, PATHS)
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable or None, got {callback!r}")
     n = data.n_samples
@@ -235,17 +268,34 @@ def train(
     lrs = _learning_rates(config, steps_per_epoch)
     orders = batch_orders(config, n)
 
+    _check_fit(net, loss, data)
+    reason = fast_path_reason(config, problem, net, loss)
+    if route == "fast" and reason is not None:
+        raise ValueError(f"path must be 'auto' or 'gluon' for this run ({reason}), got 'fast'")
+    if route != "gluon" and reason is None:
+        return run_fast(
+            config,
+            problem,
+            net,
+            lrs=lrs,
+            orders=orders,
+            steps_per_epoch=steps_per_epoch,
+            callback=callback,
+            record_params=keep_params,
+            start=start,
+        )
+
     hybrid = isinstance(net, mx.gluon.HybridBlock)
     if hybrid:
-        step_fn: Callable[[Any, Any], Any] = _LossOf(net, loss, mean=False)
+        step_fn: Callable[[Any, Any, Any], Any] = _BatchLossOf(net, loss)
         eval_fn: Callable[[Any, Any], Any] = _LossOf(net, loss, mean=True)
         step_fn.hybridize(static_alloc=True)  # type: ignore[attr-defined]
         eval_fn.hybridize(static_alloc=True)  # type: ignore[attr-defined]
     else:
         net_, loss_ = net, loss
 
-        def step_fn(x: Any, y: Any) -> Any:
-            return loss_(net_(x), y)
+        def step_fn(x: Any, y: Any, rows: Any) -> Any:
+            return loss_(net_(x.take(rows)), y.take(rows))
 
         def eval_fn(x: Any, y: Any) -> Any:
             return loss_(net_(x), y).mean()
@@ -258,7 +308,6 @@ def train(
         weight_decay=config.weight_decay,
         hyperparameters=config.hyperparameter_dict(),
     )
-    _check_fit(net, loss, data)
     metric_fn = _metric_fn(problem, net, loss, hybrid)
     X, y = data.features, data.labels
     if problem.heldout is not None:
@@ -267,60 +316,58 @@ def train(
     metric_records: list[Any] = [metric_fn(Xh, yh)] if metric_fn is not None else []
     metrics: list[float] = []
     plist = list(net.collect_params().values())
+    fused = FusedSGD(trainer, plist) if FusedSGD.supports(trainer, plist) else None
     pnames = list(get_params(net)) if keep_params else []
     snapshots: list[list[Any]] = [[p.data().copy() for p in plist]] if keep_params else []
     losses: list[float] = []
     record_steps: list[int] = [0]
     used_lrs: list[float] = []
-    used_moms: list[float] = []
     momentum_of = getattr(trainer.optimizer, "momentum", None)
+    record_after = config.record_mask(n)
     diverged = False
     message = ""
     step = 0
     epochs_done = 0
     current_lr = trainer.learning_rate
     for epoch in range(1, config.epochs + 1):
-        order = orders[epoch - 1]
-        if config.shuffle:
-            idx = mx.nd.array(order, dtype="int64")
-            Xe, ye = X.take(idx), y.take(idx)
-        else:
-            Xe, ye = X, y
+        # The epoch's example order as an index array; each mini-batch is gathered from it
+        # inside the step graph (no permuted copy of the data set).
+        index = mx.nd.array(orders[epoch - 1], dtype="int32")
         for i in range(steps_per_epoch):
             lo = i * bs
             hi = min(lo + bs, n)
-            xb, yb = Xe[lo:hi], ye[lo:hi]
             lr = lrs[step]
-            if lr != current_lr:
-                trainer.set_learning_rate(lr)
-                current_lr = lr
             with mx.autograd.record():
-                lv = step_fn(xb, yb)
+                lv = step_fn(X, y, index[lo:hi])
             lv.backward()
-            trainer.step(hi - lo)
-            used_lrs.append(trainer.learning_rate)
-            used_moms.append(float(momentum_of) if momentum_of is not None else math.nan)
+            if fused is not None:
+                fused.step(lr, hi - lo)
+                used_lrs.append(lr)
+            else:
+                if lr != current_lr:
+                    trainer.set_learning_rate(lr)
+                    current_lr = lr
+                trainer.step(hi - lo)
+                used_lrs.append(trainer.learning_rate)
             step += 1
-            if lo % config.period == 0:
+            if record_after[i]:
                 records.append(eval_fn(X, y))
                 record_steps.append(step)
                 if metric_fn is not None:
                     metric_records.append(metric_fn(Xh, yh))
                 if keep_params:
                     snapshots.append([p.data().copy() for p in plist])
-        host = mx.nd.concat(*[r.reshape((1,)) for r in records], dim=0).asnumpy()
+        host = mx.nd.concat(*[r.reshape((1,)) for r in records], dim=0).asnumpy() if records else np.zeros(0)
         losses.extend(float(v) for v in host)
         records = []
-        if metric_fn is not None:
+        if metric_fn is not None and metric_records:
             mhost = mx.nd.concat(*[r.reshape((1,)) for r in metric_records], dim=0).asnumpy()
             metrics.extend(float(v) for v in mhost)
             metric_records = []
-        params_ok = all(bool(np.isfinite(p.data().asnumpy()).all()) for p in net.collect_params().values())
+        params_ok = all(bool(np.isfinite(p.data().asnumpy()).all()) for p in plist)
         loss_ok = bool(np.isfinite(host).all())
         if callback is not None or logger.isEnabledFor(logging.INFO):
-            info = EpochInfo(
-                epoch=epoch, learning_rate=float(trainer.learning_rate), loss=losses[-1], step=step
-            )
+            info = EpochInfo(epoch=epoch, learning_rate=float(used_lrs[-1]), loss=losses[-1], step=step)
             logger.info("epoch %d: learning rate %g, loss %.4e", epoch, info.learning_rate, info.loss)
             if callback is not None:
                 callback(info)
@@ -331,6 +378,7 @@ def train(
             break
         epochs_done = epoch
     final_loss = float(eval_fn(X, y).asnumpy().reshape(-1)[0])
+    used_moms = [float(momentum_of) if momentum_of is not None else math.nan] * len(used_lrs)
     params = get_params(net)
     try:
         dense = _dense_of(net)
@@ -362,7 +410,7 @@ def train(
         epochs_completed=epochs_done,
         final_loss=final_loss,
         message=message,
-        path="gluon" if hybrid else "imperative",
+        path=("gluon" if hybrid else "imperative"),
         param_history=history,
         metrics=np.asarray(metrics, dtype=np.float64),
         metric_name=problem.metric,
