@@ -22,7 +22,9 @@ from momentumlab.runner import EpochInfo as EpochInfo
 from momentumlab.runner import RunConfig as RunConfig
 from momentumlab.runner import RunResult as RunResult
 from momentumlab.runner import batch_orders as batch_orders
+from momentumlab.runner import can_train_many as can_train_many
 from momentumlab.runner import train as train
+from momentumlab.runner import train_many as train_many
 
 __version__ = "0.1.0"
 
@@ -38,11 +40,13 @@ __all__ = [
     "Schedule",
     "Seed",
     "batch_orders",
+    "can_train_many",
     "data",
     "models",
     "optim",
     "problems",
     "theory",
     "train",
+    "train_many",
     "viz",
 ]

@@ -86,6 +86,11 @@ def _unhandled_field(config: RunConfig) -> str | None:
 
 def fast_path_reason(config: RunConfig, problem: Problem, net: mx.gluon.Block, loss: Any) -> str | None:
     """Why the fast path cannot run this configuration, or ``None`` when it can."""
+    return config_reason(config) or model_reason(problem, net, loss)
+
+
+def config_reason(config: RunConfig) -> str | None:
+    """The part of :func:`fast_path_reason` that depends on the config alone."""
     if config.optimizer != "sgd":
         return f"optimizer is {config.optimizer!r}, not 'sgd'"
     extra = [k for k, _ in config.hyperparameters if k not in _HARMLESS_HYPER]
@@ -96,6 +101,11 @@ def fast_path_reason(config: RunConfig, problem: Problem, net: mx.gluon.Block, l
         return f"config field {name!r} is not handled"
     if int(os.getenv("MXNET_OPTIMIZER_AGGREGATION_SIZE", "4")) <= 0:
         return "MXNET_OPTIMIZER_AGGREGATION_SIZE <= 0 selects other SGD kernels"
+    return None
+
+
+def model_reason(problem: Problem, net: mx.gluon.Block, loss: Any) -> str | None:
+    """The part of :func:`fast_path_reason` that depends on the problem, net and loss."""
     try:
         dense = _dense_of(net)
     except TypeError:
