@@ -9,7 +9,8 @@ For ``Z = [X, 1]`` (n x (d+1)) and labels ``Y`` (n x o), the chapter's loss of t
 so after one O(n d²) pass each record costs O(o d²) instead of O(n d o). Everything is
 float64 (the float32 data are exact in float64), so the value is the loss of the float32
 parameters to about 1e-12 relative even near the optimum, where ``s`` and ``L`` differ by
-many orders of magnitude; a float32 version would lose most digits there.
+many orders of magnitude; a float32 version would lose most digits there. A loss past
+float32's range is reported as ``inf``, as the Gluon loop's float32 records would be.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 from momentumlab._src.types import Array
 
 _CHUNK_ELEMENTS = 1 << 22
+_F32_MAX = float(np.finfo(np.float32).max)
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ class SquaredMoments:
         lin = np.einsum("...kd,dk->...", theta, self.cross)
         o = theta.shape[-2]
         value = 0.5 * (quad - 2.0 * lin + self.sq.sum()) / o
-        return np.where(np.isfinite(value), np.maximum(value, 0.0), np.nan)
+        return _as_float32_range(np.where(np.isnan(value), np.nan, np.maximum(value, 0.0)))
 
 
 def direct_loss(X: Array, Y: Array, W: Array, b: Array) -> float:
@@ -71,4 +73,9 @@ def direct_loss(X: Array, Y: Array, W: Array, b: Array) -> float:
     for lo in range(0, n, rows):
         r = (X[lo : lo + rows] @ W.T + b - Y[lo : lo + rows]).astype(np.float64)
         total += float((r * r).sum())
-    return 0.5 * total / (n * W.shape[0])
+    return float(_as_float32_range(np.asarray(0.5 * total / (n * W.shape[0]))))
+
+
+def _as_float32_range(value: Array) -> Array:
+    """Losses past float32's range become ``inf``, as the Gluon loop's float32 records do."""
+    return np.where(value > _F32_MAX, np.inf, value)

@@ -215,12 +215,12 @@ def _run(configs: list[RunConfig], problem: Problem, start: float) -> list[RunRe
                         xb, yb = X[rows], Y[rows]
                     else:
                         xb, yb = Xe[lo:hi], Ye[lo:hi]
-                    # one (b x d) @ (d x K*o) product for all configs, laid out as (K, b, o)
-                    P = (xb @ W.reshape(K * o, d).T).reshape(b, K, o).transpose(1, 0, 2)
-                    D = P + B[:, None, :] - yb[None]
+                    # per-config products (not one big GEMM): the same kernel, and so the same
+                    # bits, as the fast path's ``xb @ W.T`` for each config
+                    D = np.matmul(xb, W.transpose(0, 2, 1)) + B[:, None, :] - yb[None]
                     if o > 1:
                         D *= inv_o
-                    gW = (D.transpose(0, 2, 1).reshape(K * o, b) @ xb).reshape(K, o, d)
+                    gW = np.matmul(D.transpose(0, 2, 1), xb)
                 else:
                     rows_k = orders[epoch - 1, :, lo:hi]  # type: ignore[index]
                     xk, yk = np.take(X, rows_k, axis=0), np.take(Y, rows_k, axis=0)
