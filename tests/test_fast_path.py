@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import mxnet as mx
 import numpy as np
+import numpy.typing as npt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,7 +18,7 @@ from momentumlab.runner._moments import SquaredMoments, direct_loss
 from tests.chapter import chapter_train
 
 
-def assert_close_params(a: np.ndarray, b: np.ndarray, tol: float = 1e-6) -> None:
+def assert_close_params(a: npt.NDArray[Any], b: npt.NDArray[Any], tol: float = 1e-6) -> None:
     """``|a - b| <= tol * max(1, |b|)`` elementwise: within 1e-6 relative (absolute near 0)."""
     bound = tol * np.maximum(1.0, np.abs(b))
     assert np.all(np.abs(a - b) <= bound), (a, b, np.abs(a - b).max())
@@ -52,8 +54,10 @@ def test_fast_path_matches_gluon_path(
     fast = ml.train(config, data)
     gluon = ml.train(config, data, path="gluon")
     assert (fast.path, gluon.path) == ("fast", "gluon")
-    assert fast.weight is not None and gluon.weight is not None
-    assert fast.bias is not None and gluon.bias is not None
+    assert fast.weight is not None
+    assert gluon.weight is not None
+    assert fast.bias is not None
+    assert gluon.bias is not None
     assert_close_params(fast.weight, gluon.weight)
     assert_close_params(fast.bias, gluon.bias)
     np.testing.assert_array_equal(fast.record_steps, gluon.record_steps)
@@ -61,7 +65,8 @@ def test_fast_path_matches_gluon_path(
     np.testing.assert_allclose(fast.losses, gluon.losses, rtol=2e-4)
     np.testing.assert_array_equal(fast.learning_rates, gluon.learning_rates)
     np.testing.assert_array_equal(fast.momenta, gluon.momenta)
-    assert fast.n_steps == gluon.n_steps and fast.epochs_completed == gluon.epochs_completed
+    assert fast.n_steps == gluon.n_steps
+    assert fast.epochs_completed == gluon.epochs_completed
 
 
 def test_fast_path_matches_the_chapter_loop() -> None:
@@ -73,7 +78,8 @@ def test_fast_path_matches_the_chapter_loop() -> None:
     result = ml.train(config, data, net=net, initialize=False, path="fast")
     orders = ml.batch_orders(config, data.n_samples)
     losses, w, b = chapter_train(data.features, data.labels, w0, b0, orders, 10, 0.2, 0.9, 3, 10)
-    assert result.weight is not None and result.bias is not None
+    assert result.weight is not None
+    assert result.bias is not None
     assert_close_params(result.weight, w)
     assert_close_params(result.bias, b)
     np.testing.assert_allclose(result.losses, losses, rtol=2e-4)
@@ -82,7 +88,8 @@ def test_fast_path_matches_the_chapter_loop() -> None:
 
 
 def test_fast_path_multi_output_schedule_callback_and_history() -> None:
-    data = ml.data.make_linear_regression(n_samples=300, weight=[[1.0, 2.0, 0.5], [-1.0, 0.0, 3.0]], bias=[0.5, -1.0], seed=3
+    data = ml.data.make_linear_regression(
+        n_samples=300, weight=np.array([[1.0, 2.0, 0.5], [-1.0, 0.0, 3.0]]), bias=[0.5, -1.0], seed=3
     )
     config = ml.RunConfig(
         batch_size=12,
@@ -97,7 +104,8 @@ def test_fast_path_multi_output_schedule_callback_and_history() -> None:
     fast = ml.train(config, data, callback=seen["fast"].append, record_params=True)
     gluon = ml.train(config, data, callback=seen["gluon"].append, record_params=True, path="gluon")
     assert fast.path == "fast"
-    assert fast.weight is not None and gluon.weight is not None
+    assert fast.weight is not None
+    assert gluon.weight is not None
     assert_close_params(fast.weight, gluon.weight)
     assert [i.epoch for i in seen["fast"]] == [i.epoch for i in seen["gluon"]] == [1, 2, 3]
     assert [i.step for i in seen["fast"]] == [i.step for i in seen["gluon"]]
@@ -112,7 +120,8 @@ def test_fast_path_divergence_agrees_with_gluon() -> None:
     config = ml.RunConfig(learning_rate=50.0, momentum=0.9, epochs=4, schedule=None)
     fast = ml.train(config, data)
     gluon = ml.train(config, data, path="gluon")
-    assert fast.diverged and gluon.diverged
+    assert fast.diverged
+    assert gluon.diverged
     assert fast.epochs_completed == gluon.epochs_completed
     assert fast.n_steps == gluon.n_steps
     assert len(fast.losses) == len(gluon.losses)
@@ -125,7 +134,8 @@ def test_fast_path_heldout_loss_metric() -> None:
     config = ml.RunConfig(epochs=2)
     fast = ml.train(config, problem)
     gluon = ml.train(config, problem, path="gluon")
-    assert fast.path == "fast" and fast.metric_name == "loss"
+    assert fast.path == "fast"
+    assert fast.metric_name == "loss"
     np.testing.assert_allclose(fast.metrics, gluon.metrics, rtol=2e-4)
 
 
@@ -137,7 +147,8 @@ def test_fast_path_per_batch_gather_on_wide_data() -> None:
     config = ml.RunConfig(learning_rate=0.005, epochs=2, max_records_per_epoch=3, seed=1)
     fast = ml.train(config, data)
     gluon = ml.train(config, data, path="gluon")
-    assert fast.weight is not None and gluon.weight is not None
+    assert fast.weight is not None
+    assert gluon.weight is not None
     assert_close_params(fast.weight, gluon.weight)
     np.testing.assert_array_equal(fast.record_steps, gluon.record_steps)
     assert len(fast.losses) == 1 + 2 * 3

@@ -19,22 +19,29 @@ def _configs(base: ml.RunConfig, k: int, *, seeds: int, rng_seed: int = 0) -> li
             learning_rate=float(rng.uniform(0.01, 0.4)),
             momentum=float(rng.choice([0.0, 0.5, 0.9, 0.99])),
             seed=int(rng.integers(0, seeds)),
-            schedule=ml.optim.EpochDecay(factor=float(rng.uniform(0.05, 1.0)), after_epoch=int(rng.integers(0, 3))),
+            schedule=ml.optim.EpochDecay(
+                factor=float(rng.uniform(0.05, 1.0)), after_epoch=int(rng.integers(0, 3))
+            ),
             weight_decay=float(rng.choice([0.0, 0.01])),
         )
         for _ in range(k)
     ]
 
 
-def _check_against_train(configs: list[ml.RunConfig], problem: ml.problems.Problem | ml.data.LinearData) -> None:
+def _check_against_train(
+    configs: list[ml.RunConfig], problem: ml.problems.Problem | ml.data.LinearData
+) -> None:
     many = ml.train_many(configs, problem)
     assert len(many) == len(configs)
     for config, result in zip(configs, many, strict=True):
         alone = ml.train(config, problem)
-        assert result.path == "vectorized" and alone.path == "fast"
+        assert result.path == "vectorized"
+        assert alone.path == "fast"
         assert result.config is config
-        assert result.weight is not None and alone.weight is not None
-        assert result.bias is not None and alone.bias is not None
+        assert result.weight is not None
+        assert alone.weight is not None
+        assert result.bias is not None
+        assert alone.bias is not None
         assert_close_params(result.weight, alone.weight)
         assert_close_params(result.bias, alone.bias)
         assert result.diverged == alone.diverged
@@ -63,7 +70,9 @@ def test_train_many_without_shuffling_and_with_a_heldout_metric() -> None:
         ml.data.make_linear_regression(n_samples=200, seed=2),
         heldout=ml.data.make_linear_regression(n_samples=60, seed=3),
     )
-    _check_against_train(_configs(ml.RunConfig(epochs=2, shuffle=False, batch_size=8, period=16), 6, seeds=4), problem)
+    _check_against_train(
+        _configs(ml.RunConfig(epochs=2, shuffle=False, batch_size=8, period=16), 6, seeds=4), problem
+    )
 
 
 def test_train_many_multi_output_and_wide_batches() -> None:
@@ -72,7 +81,10 @@ def test_train_many_multi_output_and_wide_batches() -> None:
         n_samples=150, weight=rng.standard_normal((2, 60)), bias=[0.3, -0.2], seed=6
     )
     base = ml.RunConfig(epochs=2, batch_size=20, period=40)
-    configs = [dataclasses.replace(c, learning_rate=c.learning_rate * 0.05) for c in _configs(base, 5, seeds=3)]
+    configs = [
+        dataclasses.replace(c, learning_rate=0.05 * float(c.learning_rate))  # type: ignore[arg-type]
+        for c in _configs(base, 5, seeds=3)
+    ]
     _check_against_train(configs, data)
 
 
@@ -81,7 +93,8 @@ def test_train_many_matches_the_gluon_path() -> None:
     configs = _configs(ml.RunConfig(epochs=2), 3, seeds=10, rng_seed=3)
     for config, result in zip(configs, ml.train_many(configs, data), strict=True):
         gluon = ml.train(config, data, path="gluon")
-        assert result.weight is not None and gluon.weight is not None
+        assert result.weight is not None
+        assert gluon.weight is not None
         assert_close_params(result.weight, gluon.weight)
         np.testing.assert_allclose(result.losses, gluon.losses, rtol=5e-4)
 

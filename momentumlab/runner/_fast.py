@@ -143,9 +143,10 @@ class _Recorder:
     """Loss of the affine map ``(W, b)``: from moments when cheaper than passes, else direct."""
 
     def __init__(self, X: Array, Y: Array, n_records: int) -> None:
-        n, d = X.shape
+        d = X.shape[1]
         self._X, self._Y = X, Y
-        self._moments = SquaredMoments.of(X, Y) if (d + 1) <= max(n_records, 1) or n <= 4096 else None
+        # moments cost one O(n d²) pass, records by passes O(n d) each
+        self._moments = SquaredMoments.of(X, Y) if (d + 1) <= n_records else None
 
     def __call__(self, W: Array, b: Array) -> float:
         if self._moments is not None:
@@ -154,7 +155,7 @@ class _Recorder:
 
 
 def _labels2d(labels: mx.nd.NDArray) -> Array:
-    y = labels.asnumpy().astype(np.float32, copy=False)
+    y: Array = labels.asnumpy().astype(np.float32, copy=False)
     return y.reshape(y.shape[0], -1)
 
 

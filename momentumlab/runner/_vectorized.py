@@ -54,12 +54,14 @@ def _as_problem(problem_or_data: Problem | LinearData) -> Problem:
     return problem_or_data
 
 
-def _reason(configs: Sequence[RunConfig], problem: Problem) -> str | None:
-    if len(configs) == 0:
+def _reason(given: Sequence[object], problem: Problem) -> str | None:
+    configs: list[RunConfig]
+    if len(given) == 0:
         return "configs is empty"
-    for c in configs:
+    for c in given:
         if not isinstance(c, RunConfig):
             return f"configs must hold RunConfig objects, got {c!r}"
+    configs = [c for c in given if isinstance(c, RunConfig)]
     first = configs[0]
     for name in SHARED_FIELDS:
         values = {repr(getattr(c, name)) for c in configs}
@@ -254,7 +256,9 @@ def _run(configs: list[RunConfig], problem: Problem, start: float) -> list[RunRe
                     record_epoch.append(epoch)
             live = stop_epoch == 0
             loss_now = moments.loss(W, B)
-            bad = live & ~(np.isfinite(loss_now) & np.isfinite(W).all(axis=(1, 2)) & np.isfinite(B).all(axis=1))
+            bad = live & ~(
+                np.isfinite(loss_now) & np.isfinite(W).all(axis=(1, 2)) & np.isfinite(B).all(axis=1)
+            )
             stop_epoch[bad] = epoch
             keep = stop_epoch == 0
             final_W[keep | bad], final_B[keep | bad] = W[keep | bad], B[keep | bad]
@@ -305,13 +309,10 @@ def _run(configs: list[RunConfig], problem: Problem, start: float) -> list[RunRe
                 message=message,
                 path="vectorized",
                 metrics=(
-                    np.asarray(metrics[keep_r, k], dtype=np.float64)
-                    if metrics is not None
-                    else np.zeros(0)
+                    np.asarray(metrics[keep_r, k], dtype=np.float64) if metrics is not None else np.zeros(0)
                 ),
                 metric_name=problem.metric,
                 problem_name=problem.name,
             )
         )
     return results
-
