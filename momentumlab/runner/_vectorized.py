@@ -285,11 +285,12 @@ def _run(configs: list[RunConfig], problem: Problem, start: float) -> list[RunRe
         done = last_epoch - 1 if diverged else last_epoch
         lk = losses[keep_r, k]
         ok_loss = bool(np.isfinite(lk).all())
+        Wk, Bk = final_W[k].copy(), final_B[k].copy()
+        final_loss = float(moments.loss(Wk, Bk))
         if diverged:
             message = f"diverged in epoch {last_epoch}: non-finite {'loss' if not ok_loss else 'parameters'}"
         else:
-            message = f"finished {done} epoch(s), {n_steps} updates, final loss {lk[-1]:.4e}"
-        Wk, Bk = final_W[k].copy(), final_B[k].copy()
+            message = f"finished {done} epoch(s), {n_steps} updates, final loss {final_loss:.4e}"
         results.append(
             RunResult(
                 config=c,
@@ -306,6 +307,7 @@ def _run(configs: list[RunConfig], problem: Problem, start: float) -> list[RunRe
                 n_steps=n_steps,
                 steps_per_epoch=spe,
                 epochs_completed=done,
+                final_loss=final_loss,
                 message=message,
                 path="vectorized",
                 metrics=(
