@@ -1,24 +1,64 @@
-"""Trainer factories and learning-rate schedules.
+"""Schedules, the MXNet scheduler bridge and the Trainer factory.
+
+Schedules are factories returning pure functions of the update step (from 0); see
+:mod:`momentumlab.optim` functions below and the user guide on schedules.
 
 Example:
     >>> import momentumlab as ml
     >>> decay = ml.optim.EpochDecay(factor=0.1, after_epoch=2)
     >>> [decay.learning_rate(0.2, e) for e in (1, 2, 3)]
     [0.2, 0.2, 0.020000000000000004]
+    >>> s = ml.optim.multistep_decay(0.2, [2, 3], 0.1)
+    >>> s(2) == decay.learning_rate(0.2, 3)
+    True
 """
 
+from momentumlab.optim._bridge import ScheduleLR as ScheduleLR
+from momentumlab.optim._bridge import as_lr_scheduler as as_lr_scheduler
+from momentumlab.optim._bridge import from_mxnet as from_mxnet
 from momentumlab.optim._schedules import EpochDecay as EpochDecay
-from momentumlab.optim._schedules import ScheduleLR as ScheduleLR
-from momentumlab.optim._schedules import as_lr_scheduler as as_lr_scheduler
+from momentumlab.optim._schedules import OneCycle as OneCycle
+from momentumlab.optim._schedules import PerEpoch as PerEpoch
+from momentumlab.optim._schedules import bind_schedule as bind_schedule
+from momentumlab.optim._schedules import constant_schedule as constant_schedule
+from momentumlab.optim._schedules import cosine_decay as cosine_decay
+from momentumlab.optim._schedules import cosine_warm_restarts as cosine_warm_restarts
+from momentumlab.optim._schedules import exponential_decay as exponential_decay
+from momentumlab.optim._schedules import join_schedules as join_schedules
+from momentumlab.optim._schedules import linear_schedule as linear_schedule
+from momentumlab.optim._schedules import multistep_decay as multistep_decay
+from momentumlab.optim._schedules import one_cycle as one_cycle
+from momentumlab.optim._schedules import piecewise_constant as piecewise_constant
+from momentumlab.optim._schedules import piecewise_scales as piecewise_scales
+from momentumlab.optim._schedules import polynomial_schedule as polynomial_schedule
+from momentumlab.optim._schedules import step_decay as step_decay
+from momentumlab.optim._schedules import warmup as warmup
 from momentumlab.optim._trainer import make_trainer as make_trainer
 from momentumlab.optim._trainer import optimizer_hyperparameters as optimizer_hyperparameters
 from momentumlab.optim._trainer import registered_optimizers as registered_optimizers
 
 __all__ = [
     "EpochDecay",
+    "OneCycle",
+    "PerEpoch",
     "ScheduleLR",
     "as_lr_scheduler",
+    "bind_schedule",
+    "constant_schedule",
+    "cosine_decay",
+    "cosine_warm_restarts",
+    "exponential_decay",
+    "from_mxnet",
+    "join_schedules",
+    "linear_schedule",
     "make_trainer",
+    "multistep_decay",
+    "one_cycle",
     "optimizer_hyperparameters",
+    "piecewise_constant",
+    "piecewise_scales",
+    "polynomial_schedule",
     "registered_optimizers",
+    "step_decay",
+    "warmup",
 ]

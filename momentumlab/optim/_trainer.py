@@ -11,7 +11,7 @@ import mxnet as mx
 
 from momentumlab._src.checks import check_choice, check_float
 from momentumlab._src.types import ScalarOrSchedule
-from momentumlab.optim._schedules import as_lr_scheduler
+from momentumlab.optim._bridge import as_lr_scheduler
 
 # Arguments of mx.optimizer.Optimizer that the factory sets itself or that make no sense here.
 _BASE_RESERVED = {
