@@ -16,6 +16,11 @@ Example:
 from momentumlab.optim._bridge import ScheduleLR as ScheduleLR
 from momentumlab.optim._bridge import as_lr_scheduler as as_lr_scheduler
 from momentumlab.optim._bridge import from_mxnet as from_mxnet
+from momentumlab.optim._optimizers import ScheduledMomentumNAG as ScheduledMomentumNAG
+from momentumlab.optim._optimizers import ScheduledMomentumSGD as ScheduledMomentumSGD
+from momentumlab.optim._optimizers import SeededSGLD as SeededSGLD
+from momentumlab.optim._plateau import PlateauState as PlateauState
+from momentumlab.optim._plateau import ReduceOnPlateau as ReduceOnPlateau
 from momentumlab.optim._schedules import EpochDecay as EpochDecay
 from momentumlab.optim._schedules import OneCycle as OneCycle
 from momentumlab.optim._schedules import PerEpoch as PerEpoch
@@ -33,17 +38,33 @@ from momentumlab.optim._schedules import piecewise_scales as piecewise_scales
 from momentumlab.optim._schedules import polynomial_schedule as polynomial_schedule
 from momentumlab.optim._schedules import step_decay as step_decay
 from momentumlab.optim._schedules import warmup as warmup
+from momentumlab.optim._trainer import EXCLUDED_OPTIMIZERS as EXCLUDED_OPTIMIZERS
+from momentumlab.optim._trainer import HYPERPARAMETER_CHECKS as HYPERPARAMETER_CHECKS
+from momentumlab.optim._trainer import MOMENTUM_SCHEDULE_OPTIMIZERS as MOMENTUM_SCHEDULE_OPTIMIZERS
+from momentumlab.optim._trainer import check_hyperparameters as check_hyperparameters
+from momentumlab.optim._trainer import check_optimizer as check_optimizer
 from momentumlab.optim._trainer import make_trainer as make_trainer
 from momentumlab.optim._trainer import optimizer_hyperparameters as optimizer_hyperparameters
 from momentumlab.optim._trainer import registered_optimizers as registered_optimizers
+from momentumlab.optim._trainer import trainable_optimizers as trainable_optimizers
 
 __all__ = [
+    "EXCLUDED_OPTIMIZERS",
+    "HYPERPARAMETER_CHECKS",
+    "MOMENTUM_SCHEDULE_OPTIMIZERS",
     "EpochDecay",
     "OneCycle",
     "PerEpoch",
+    "PlateauState",
+    "ReduceOnPlateau",
     "ScheduleLR",
+    "ScheduledMomentumNAG",
+    "ScheduledMomentumSGD",
+    "SeededSGLD",
     "as_lr_scheduler",
     "bind_schedule",
+    "check_hyperparameters",
+    "check_optimizer",
     "constant_schedule",
     "cosine_decay",
     "cosine_warm_restarts",
@@ -60,5 +81,6 @@ __all__ = [
     "polynomial_schedule",
     "registered_optimizers",
     "step_decay",
+    "trainable_optimizers",
     "warmup",
 ]

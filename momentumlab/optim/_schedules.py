@@ -113,7 +113,7 @@ def polynomial_schedule(
     def schedule(step: float) -> float:
         c = min(max(step - t0, 0), T)
         frac = 1 - c / T
-        return (v0 - v1) * frac**p + v1
+        return (v0 - v1) * float(frac**p) + v1
 
     return schedule
 
@@ -315,9 +315,7 @@ def piecewise_constant(boundaries: Sequence[int], values: Sequence[float]) -> Sc
         raise TypeError(f"values must be a sequence of numbers, got {values!r}")
     vals = [_value(f"values[{i}]", v) for i, v in enumerate(values)]
     if len(vals) != len(bounds) + 1:
-        raise ValueError(
-            f"values must have len(boundaries) + 1 = {len(bounds) + 1} entries, got {len(vals)}"
-        )
+        raise ValueError(f"values must have len(boundaries) + 1 = {len(bounds) + 1} entries, got {len(vals)}")
 
     def schedule(step: float) -> float:
         return vals[bisect.bisect_right(bounds, step)]
@@ -370,7 +368,7 @@ def cosine_decay(
     def schedule(step: float) -> float:
         c = step if per else min(step, T)
         cosine = (1 + math.cos(math.pi * c / T)) / 2
-        return v1 + (v0 - v1) * cosine**e
+        return v1 + (v0 - v1) * float(cosine**e)
 
     return schedule
 
@@ -442,9 +440,11 @@ def join_schedules(
         >>> [s(t) for t in range(5)]
         [1.0, 1.0, 1.0, 0.5, 0.0]
     """
-    if isinstance(schedules, (str, bytes)) or not isinstance(schedules, Sequence) or not schedules:
-        raise ValueError(f"schedules must be a non-empty sequence of schedules, got {schedules!r}")
-    parts = [_check_schedule(f"schedules[{i}]", s) for i, s in enumerate(schedules)]
+    if not isinstance(schedules, (list, tuple)) or not schedules:
+        raise ValueError(f"schedules must be a non-empty list of schedules, got {schedules!r}")
+    parts = [
+        cast(Callable[[float], float], _check_schedule(f"schedules[{i}]", s)) for i, s in enumerate(schedules)
+    ]
     bounds = _boundaries("boundaries", boundaries)
     if len(bounds) != len(parts) - 1:
         raise ValueError(
@@ -521,7 +521,9 @@ def _anneal_linear(start: float, end: float, pct: float) -> float:
     return (end - start) * pct + start
 
 
-def _phased(phases: list[tuple[float, float, float]], anneal: Callable[[float, float, float], float]) -> Schedule:
+def _phased(
+    phases: list[tuple[float, float, float]], anneal: Callable[[float, float, float], float]
+) -> Schedule:
     last = len(phases) - 1
 
     def schedule(step: float) -> float:

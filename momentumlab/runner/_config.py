@@ -9,13 +9,20 @@ from typing import Any
 
 from momentumlab._src.checks import (
     check_bool,
-    check_choice,
     check_float,
     check_int,
     check_type,
 )
-from momentumlab._src.types import ScalarOrSchedule
-from momentumlab.optim import EpochDecay, optimizer_hyperparameters, registered_optimizers
+from momentumlab._src.types import Schedule
+from momentumlab.optim import (
+    MOMENTUM_SCHEDULE_OPTIMIZERS,
+    EpochDecay,
+    PerEpoch,
+    ReduceOnPlateau,
+    check_hyperparameters,
+    check_optimizer,
+    optimizer_hyperparameters,
+)
 
 
 def _default_schedule() -> EpochDecay:
@@ -32,12 +39,19 @@ class RunConfig:
 
     Attributes:
         batch_size: examples per update, >= 1 (and at most the data size, checked by ``train``).
-        learning_rate: base learning rate (float > 0) or a step schedule ``step -> lr``.
-        momentum: heavy-ball momentum in [0, 1), or ``None`` for optimizers without momentum.
+        learning_rate: base learning rate (float > 0), a step schedule ``step -> lr`` (step
+            from 0), or a :class:`momentumlab.optim.PerEpoch` schedule stated in epochs (bound
+            to the run's updates per epoch by ``train``).
+        momentum: heavy-ball momentum in [0, 1), a step schedule or a ``PerEpoch`` schedule
+            of it (``sgd`` and ``nag`` only; see
+            :class:`momentumlab.optim.ScheduledMomentumSGD`), or ``None`` for optimizers
+            without momentum. A float uses MXNet's stock optimizer.
         epochs: passes over the data, >= 1.
         period: record the full-dataset loss after mini-batch ``i`` (0-based) when
             ``i * batch_size % period == 0``; a positive multiple of ``batch_size``.
         schedule: per-epoch decay applied to a float ``learning_rate``, or ``None``.
+        plateau: a :class:`momentumlab.optim.ReduceOnPlateau` multiplying the learning rate
+            (whatever its schedule) when the recorded loss stops improving, or ``None``.
         optimizer: a registered MXNet optimizer name.
         weight_decay: L2 penalty ``wd`` >= 0.
         hyperparameters: other optimizer keywords, stored as sorted ``(name, value)`` pairs
@@ -65,11 +79,12 @@ class RunConfig:
     """
 
     batch_size: int = 10
-    learning_rate: ScalarOrSchedule = 0.2
-    momentum: float | None = 0.9
+    learning_rate: float | Schedule | PerEpoch = 0.2
+    momentum: float | Schedule | PerEpoch | None = 0.9
     epochs: int = 3
     period: int = 10
     schedule: EpochDecay | None = field(default_factory=_default_schedule)
+    plateau: ReduceOnPlateau | None = None
     optimizer: str = "sgd"
     weight_decay: float = 0.0
     hyperparameters: Any = ()
@@ -80,7 +95,7 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         bs = check_int("batch_size", self.batch_size, low=1)
-        if callable(self.learning_rate):
+        if callable(self.learning_rate) or isinstance(self.learning_rate, PerEpoch):
             if self.schedule is not None:
                 raise ValueError(
                     "schedule must be None when learning_rate is a schedule (callable), got "
@@ -88,21 +103,35 @@ class RunConfig:
                 )
         else:
             check_float("learning_rate", self.learning_rate, low=0.0, low_open=True)
-        name = check_choice("optimizer", self.optimizer, registered_optimizers())
+        name = check_optimizer(self.optimizer)
         valid = optimizer_hyperparameters(name)
         if self.momentum is not None:
-            check_float("momentum", self.momentum, low=0.0, high=1.0, high_open=True)
             if "momentum" not in valid:
                 raise ValueError(
                     f"momentum must be None for optimizer {name!r}, which takes no momentum; "
                     f"got {self.momentum!r}"
                 )
+            if callable(self.momentum) or isinstance(self.momentum, PerEpoch):
+                if name not in MOMENTUM_SCHEDULE_OPTIMIZERS:
+                    raise ValueError(
+                        f"momentum may be a schedule only for optimizers "
+                        f"{list(MOMENTUM_SCHEDULE_OPTIMIZERS)}, got optimizer {name!r}"
+                    )
+            else:
+                mom = check_float("momentum", self.momentum, low=0.0, high=1.0, high_open=True)
+                if name == "dcasgd" and mom > 0:
+                    raise ValueError(
+                        "momentum must be 0 or None for optimizer 'dcasgd' (MXNet 1.9.1's DCASGD "
+                        f"fails with momentum > 0), got {mom}"
+                    )
         check_int("epochs", self.epochs, low=1)
         period = check_int("period", self.period, low=1)
         if period % bs != 0:
             raise ValueError(f"period must be a positive multiple of batch_size ({bs}), got {period}")
         if self.schedule is not None:
             check_type("schedule", self.schedule, EpochDecay, "an EpochDecay or None")
+        if self.plateau is not None:
+            check_type("plateau", self.plateau, ReduceOnPlateau, "a ReduceOnPlateau or None")
         check_float("weight_decay", self.weight_decay, low=0.0)
         object.__setattr__(self, "hyperparameters", _freeze_hyper(self.hyperparameters, name, valid))
         check_int("seed", self.seed, low=0)
@@ -160,4 +189,5 @@ def _freeze_hyper(value: Any, optimizer: str, valid: tuple[str, ...]) -> tuple[t
         if not isinstance(val, (numbers.Real, str, bool)) and val is not None:
             raise TypeError(f"hyperparameters[{key!r}] must be a number, str, bool or None, got {val!r}")
         out.append((str(key), val))
-    return tuple(sorted(out))
+    checked = check_hyperparameters(optimizer, dict(out))
+    return tuple(sorted(checked.items()))

@@ -93,6 +93,8 @@ def config_reason(config: RunConfig) -> str | None:
     """The part of :func:`fast_path_reason` that depends on the config alone."""
     if config.optimizer != "sgd":
         return f"optimizer is {config.optimizer!r}, not 'sgd'"
+    if config.momentum is not None and not isinstance(config.momentum, (int, float)):
+        return "momentum is a schedule"
     extra = [k for k, _ in config.hyperparameters if k not in _HARMLESS_HYPER]
     if extra:
         return f"hyperparameters {extra} are not handled"

@@ -16,7 +16,7 @@ from momentumlab._src.types import Array
 from momentumlab.data import LinearData
 from momentumlab.models import get_params, init_normal
 from momentumlab.models._linear import _dense_of
-from momentumlab.optim import make_trainer
+from momentumlab.optim import PlateauState, bind_schedule, make_trainer
 from momentumlab.problems import Problem, linear_problem
 from momentumlab.runner._config import RunConfig
 from momentumlab.runner._fast import fast_path_reason, run_fast
@@ -138,9 +138,15 @@ def _check_fit(net: mx.gluon.Block, loss: mx.gluon.loss.Loss, data: LinearData) 
         )
 
 
+def _noise_stream(seed: int) -> np.random.Generator:
+    """A third stream (for optimizer noise, e.g. sgld), independent of the init and shuffle ones."""
+    return np.random.default_rng(np.random.SeedSequence(seed).spawn(3)[2])
+
+
 def _learning_rates(config: RunConfig, steps_per_epoch: int) -> list[float]:
+    """The base learning rate of every update (before any plateau reduction)."""
     total = config.epochs * steps_per_epoch
-    lr = config.learning_rate
+    lr = bind_schedule(config.learning_rate, steps_per_epoch)
     if callable(lr):
         return [float(lr(t)) for t in range(total)]
     base = float(lr)
@@ -174,7 +180,12 @@ def train(
       own length); each update is ``trainer.step(len(batch))`` on a ``gluon.Trainer`` built by
       :func:`momentumlab.optim.make_trainer` (for plain SGD its kernels are called directly,
       with the same arguments and bits), with the learning rate of every step taken from
-      ``learning_rate`` and ``schedule``. With the same data, initial parameters and batch
+      ``learning_rate`` and ``schedule`` (a :class:`momentumlab.optim.PerEpoch` schedule is
+      bound to the run's updates per epoch) and, with ``plateau``, multiplied by the
+      reduce-on-plateau scale fed with the recorded losses (see
+      :class:`momentumlab.optim.ReduceOnPlateau` for which records it sees and when a
+      reduction takes effect); a momentum schedule is applied by the optimizer at every
+      update; the learning rate and momentum of every update are recorded. With the same data, initial parameters and batch
       order, the final weights and bias are bit-identical to the chapter's own loop.
     * ``"fast"``: for a linear net under ``L2Loss`` with MXNet's SGD, the same update in
       NumPy float32 (parameters within about 1e-7 relative of the Gluon loop; see
@@ -304,10 +315,14 @@ def train(
         net.collect_params(),
         optimizer=config.optimizer,
         learning_rate=lrs[0],
-        momentum=config.momentum,
+        momentum=bind_schedule(config.momentum, steps_per_epoch) if config.momentum is not None else None,
         weight_decay=config.weight_decay,
         hyperparameters=config.hyperparameter_dict(),
+        seed=_noise_stream(config.seed),
     )
+    plateau = config.plateau
+    plateau_state: PlateauState | None = plateau.initial_state() if plateau is not None else None
+    per_record = plateau is not None and plateau.observe == "record"
     metric_fn = _metric_fn(problem, net, loss, hybrid)
     X, y = data.features, data.labels
     if problem.heldout is not None:
@@ -322,7 +337,9 @@ def train(
     losses: list[float] = []
     record_steps: list[int] = [0]
     used_lrs: list[float] = []
-    momentum_of = getattr(trainer.optimizer, "momentum", None)
+    optimizer = trainer.optimizer
+    has_momentum = hasattr(optimizer, "momentum")
+    used_moms: list[float] = []
     record_after = config.record_mask(n)
     diverged = False
     message = ""
@@ -337,6 +354,8 @@ def train(
             lo = i * bs
             hi = min(lo + bs, n)
             lr = lrs[step]
+            if plateau is not None and plateau_state is not None:
+                lr = plateau.learning_rate(lr, plateau_state.scale)
             with mx.autograd.record():
                 lv = step_fn(X, y, index[lo:hi])
             lv.backward()
@@ -349,9 +368,13 @@ def train(
                     current_lr = lr
                 trainer.step(hi - lo)
                 used_lrs.append(trainer.learning_rate)
+            # a scheduled momentum is set by the optimizer at each update: read what it used
+            used_moms.append(float(optimizer.momentum) if has_momentum else math.nan)
             step += 1
             if record_after[i]:
                 records.append(eval_fn(X, y))
+                if per_record and plateau is not None and plateau_state is not None and step < len(lrs):
+                    plateau_state = plateau.update(plateau_state, float(records[-1].asscalar()), lrs[step])
                 record_steps.append(step)
                 if metric_fn is not None:
                     metric_records.append(metric_fn(Xh, yh))
@@ -364,6 +387,9 @@ def train(
             mhost = mx.nd.concat(*[r.reshape((1,)) for r in metric_records], dim=0).asnumpy()
             metrics.extend(float(v) for v in mhost)
             metric_records = []
+        if plateau is not None and plateau_state is not None and not per_record and step < len(lrs):
+            # one observation per epoch: the last loss recorded in it (see ReduceOnPlateau)
+            plateau_state = plateau.update(plateau_state, losses[-1], lrs[step])
         params_ok = all(bool(np.isfinite(p.data().asnumpy()).all()) for p in plist)
         loss_ok = bool(np.isfinite(host).all())
         if callback is not None or logger.isEnabledFor(logging.INFO):
@@ -378,12 +404,11 @@ def train(
             break
         epochs_done = epoch
     final_loss = float(eval_fn(X, y).asnumpy().reshape(-1)[0])
-    used_moms = [float(momentum_of) if momentum_of is not None else math.nan] * len(used_lrs)
     params = get_params(net)
     try:
         dense = _dense_of(net)
         weight: Array | None = dense.weight.data().asnumpy()
-        bias: Array | None = dense.bias.data().asnumpy()
+        bias: Array | None = dense.bias.data().asnumpy() if dense.bias is not None else None
     except TypeError:
         weight = bias = None
     if not message:
