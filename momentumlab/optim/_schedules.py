@@ -502,7 +502,13 @@ def warmup(
     if W == 0:
         return inner
     target = float(inner(0))
-    ramp = linear_schedule(v0, target, W) if m == "linear" else constant_schedule(v0)
+    if m == "constant":
+        return join_schedules([constant_schedule(v0), inner], [W], shift=sh)
+
+    def ramp(step: float) -> float:
+        # written as start + increase (not optax's (v0 - v1) * frac + v1) so step 0 is exactly v0
+        return v0 + (target - v0) * step / W
+
     return join_schedules([ramp, inner], [W], shift=sh)
 
 
