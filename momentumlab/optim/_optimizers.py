@@ -27,6 +27,10 @@ from momentumlab._src.checks import as_generator
 from momentumlab._src.types import Schedule, Seed
 
 
+#: The smallest normal float32: MXNet parses optimizer scalars as float32 and rejects less.
+FLOAT32_TINY = float(np.finfo(np.float32).tiny)
+
+
 def _as_list(x: Any) -> list[Any]:
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
@@ -48,6 +52,11 @@ class _ScheduledMomentum:
         m = float(self.momentum_schedule(step))
         if not (0.0 <= m < 1.0):
             raise ValueError(f"momentum schedule must give values in [0.0, 1.0), got {m!r} at step {step}")
+        if 0.0 < m < FLOAT32_TINY:
+            raise ValueError(
+                f"momentum schedule must give 0 or values >= {FLOAT32_TINY} (MXNet reads momentum as "
+                f"float32), got {m!r} at step {step}"
+            )
         return m
 
     def create_state(self, index: Any, weight: mx.nd.NDArray) -> mx.nd.NDArray:

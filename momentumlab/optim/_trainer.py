@@ -12,7 +12,7 @@ import mxnet as mx
 from momentumlab._src.checks import check_bool, check_choice, check_float, check_int
 from momentumlab._src.types import ScalarOrSchedule, Schedule, Seed
 from momentumlab.optim._bridge import as_lr_scheduler
-from momentumlab.optim._optimizers import ScheduledMomentumNAG, ScheduledMomentumSGD, SeededSGLD
+from momentumlab.optim._optimizers import FLOAT32_TINY, ScheduledMomentumNAG, ScheduledMomentumSGD, SeededSGLD
 
 # Arguments of mx.optimizer.Optimizer that the factory sets itself or that make no sense here.
 _BASE_RESERVED = {
@@ -317,6 +317,10 @@ def make_trainer(
             scheduled_momentum = momentum
         else:
             m = check_float("momentum", momentum, low=0.0, high=1.0, high_open=True)
+            if 0.0 < m < FLOAT32_TINY:
+                raise ValueError(
+                    f"momentum must be 0 or >= {FLOAT32_TINY} (MXNet reads it as float32), got {m!r}"
+                )
             if name == "dcasgd" and m > 0:
                 raise ValueError(
                     "momentum must be 0 or None for optimizer 'dcasgd': with momentum > 0 MXNet 1.9.1's "
