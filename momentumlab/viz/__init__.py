@@ -15,6 +15,7 @@ Example:
 
 from momentumlab.viz._loss import plot_loss as plot_loss
 from momentumlab.viz._losses import plot_losses as plot_losses
+from momentumlab.viz._schedule import plot_schedule as plot_schedule
 from momentumlab.viz._sweep import config_value as config_value
 from momentumlab.viz._sweep import plot_sweep as plot_sweep
 from momentumlab.viz._theory import plot_rate as plot_rate
@@ -31,6 +32,7 @@ __all__ = [
     "plot_loss",
     "plot_losses",
     "plot_rate",
+    "plot_schedule",
     "plot_sweep",
     "plot_trajectory",
 ]

@@ -1,0 +1,90 @@
+"""Learning-rate and momentum schedules
+=====================================
+
+Every schedule of :mod:`momentumlab.optim` over 300 updates (the chapter's 3 epochs of 100
+updates), one panel each: the torch/optax-style decays, warmup, warm restarts, one-cycle with
+its inverse momentum cycle, joined schedules, MXNet's own schedulers read through the bridge,
+and a reduce-on-plateau run on the chapter's problem.
+
+Run::
+
+    python examples/plot_schedules.py --out schedules.png
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import mxnet as mx
+from matplotlib.figure import Figure
+
+import momentumlab as ml
+
+N = 300
+SPE = 100
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Draw every momentumlab schedule to a PNG.")
+    parser.add_argument("--out", default="schedules.png", help="where to write the PNG")
+    args = parser.parse_args(argv)
+
+    o = ml.optim
+    cycle = o.one_cycle(0.2, N)
+    panels = {
+        "constant_schedule(0.2)": [o.constant_schedule(0.2)],
+        "step_decay(0.2, 100, 0.1)": [o.step_decay(0.2, 100, 0.1)],
+        "multistep_decay(0.2, [200, 250], 0.1)": [o.multistep_decay(0.2, [200, 250], 0.1)],
+        "exponential_decay(0.2, 0.99)": [o.exponential_decay(0.2, 0.99)],
+        "cosine_decay(0.2, 300, end_value=0.02)": [o.cosine_decay(0.2, N, end_value=0.02)],
+        "cosine_warm_restarts(0.2, 50, period_mult=2)": [o.cosine_warm_restarts(0.2, 50, period_mult=2)],
+        "polynomial_schedule(0.2, 0, 2, 300)": [o.polynomial_schedule(0.2, 0.0, 2.0, N)],
+        "linear_schedule(0.2, 0.02, 300)": [o.linear_schedule(0.2, 0.02, N)],
+        "warmup(cosine, 30): linear / constant": [
+            o.warmup(o.cosine_decay(0.2, N - 30), 30),
+            o.warmup(o.cosine_decay(0.2, N - 30), 30, start_value=0.05, mode="constant"),
+        ],
+        "one_cycle(0.2, 300): lr and momentum/5": [cycle.learning_rate, lambda t: cycle.momentum(t) / 5],
+        "piecewise_constant([100, 200], ...)": [o.piecewise_constant([100, 200], [0.2, 0.05, 0.1])],
+        "join_schedules([linear, cosine], [50])": [
+            o.join_schedules([o.linear_schedule(0.0, 0.2, 50), o.cosine_decay(0.2, N - 50)], [50])
+        ],
+        "PerEpoch(multistep([2], 0.1)) = chapter": [o.PerEpoch(o.multistep_decay(0.2, [2], 0.1)).bind(SPE)],
+        "from_mxnet: Factor / Cosine(warmup)": [
+            o.from_mxnet(mx.lr_scheduler.FactorScheduler(step=60, factor=0.5, base_lr=0.2)),
+            o.from_mxnet(
+                mx.lr_scheduler.CosineScheduler(
+                    max_update=N, base_lr=0.2, warmup_steps=40, warmup_begin_lr=0.0
+                )
+            ),
+        ],
+    }
+    data = ml.data.make_linear_regression(seed=0)
+    plateau = o.ReduceOnPlateau(factor=0.5, patience=15, threshold=0.05, observe="record")
+    run = ml.train(ml.RunConfig(learning_rate=o.cosine_decay(0.2, N), schedule=None, plateau=plateau), data)
+    cols = 4
+    rows = (len(panels) + 1 + cols - 1) // cols
+    fig = Figure(figsize=(4.0 * cols, 2.6 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, sharex=True).ravel()
+    for ax, (title, schedules) in zip(axes, panels.items(), strict=False):
+        for s in schedules:
+            ml.viz.plot_schedule(s, N, ax=ax)
+        ax.set_title(title, fontsize="small")
+    ax = axes[len(panels)]
+    ml.viz.plot_schedule(o.cosine_decay(0.2, N), N, ax=ax, label="cosine base", linestyle=":")
+    ml.viz.plot_schedule(lambda t: float(run.learning_rates[t]), run.n_steps, ax=ax, label="with plateau")
+    ax.legend(fontsize="x-small")
+    ax.set_title("ReduceOnPlateau on cosine (a real run)", fontsize="small")
+    for ax in axes[len(panels) + 1 :]:
+        ax.set_visible(False)
+    fig.savefig(args.out, dpi=90)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
