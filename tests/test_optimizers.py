@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import mxnet as mx
@@ -67,7 +68,7 @@ def test_excluded_optimizers_raise_with_their_reason() -> None:
 
 
 def test_groupadagrad_needs_2d_parameters_and_trains_a_bias_free_net() -> None:
-    with pytest.raises(ValueError, match="needs every parameter to be 2-D.*shape \\(1,\\)"):
+    with pytest.raises(ValueError, match=r"needs every parameter to be 2-D.*shape \(1,\)"):
         ml.train(ml.RunConfig(optimizer="groupadagrad", momentum=None), DATA)
     data = ml.data.make_linear_regression(bias=0.0, seed=0)
     net = mx.gluon.nn.Dense(1, in_units=2, use_bias=False)
@@ -80,13 +81,19 @@ def test_groupadagrad_needs_2d_parameters_and_trains_a_bias_free_net() -> None:
         ml.optim.make_trainer(net2.collect_params(), optimizer="groupadagrad", weight_decay=0.1)
 
 
-SGLD = {"learning_rate": 0.05, "momentum": None, "schedule": None, "epochs": 3, "optimizer": "sgld"}
+SGLD: dict[str, Any] = {
+    "learning_rate": 0.05,
+    "momentum": None,
+    "schedule": None,
+    "epochs": 3,
+    "optimizer": "sgld",
+}
 
 
 def test_sgld_is_reproducible_from_the_seed_and_samples_near_the_optimum() -> None:
     a = ml.train(ml.RunConfig(seed=1, **SGLD), DATA)
     b = ml.train(ml.RunConfig(seed=1, **SGLD), DATA)
-    np.testing.assert_array_equal(a.weight, b.weight)
+    np.testing.assert_array_equal(np.asarray(a.weight), np.asarray(b.weight))
     assert a.final_loss < 10.0  # one draw of 0.5*chi2_3 (mean 1.5) is below 10 with prob > 0.99
 
 
@@ -125,10 +132,9 @@ def test_sgld_final_loss_matches_its_stationary_distribution_over_seeds() -> Non
     ],
 )
 def test_hyperparameters_are_validated(name: str, hyper: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(ValueError, match=re.escape(message)):
         ml.optim.check_hyperparameters(name, hyper)
-    assert message in str(info.value)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=message.split(",")[0][:20]):
         ml.RunConfig(optimizer=name, momentum=None, hyperparameters=hyper)
 
 
@@ -139,8 +145,8 @@ def test_every_hyperparameter_of_every_registered_optimizer_has_a_range() -> Non
 
 
 def test_unknown_optimizer_lists_the_valid_ones() -> None:
-    with pytest.raises(ValueError, match="optimizer must be one of \\['adadelta'.*got 'adamw'"):
+    with pytest.raises(ValueError, match=r"optimizer must be one of \['adadelta'.*got 'adamw'"):
         ml.RunConfig(optimizer="adamw")
+    net = ml.models.LinearRegressor(2, initializer=mx.init.Zero())
     with pytest.raises(ValueError, match="momentum is not a hyperparameter of optimizer 'adam'"):
-        net = ml.models.LinearRegressor(2, initializer=mx.init.Zero())
         ml.optim.make_trainer(net.collect_params(), optimizer="adam", momentum=0.9)

@@ -26,7 +26,6 @@ import numpy as np
 from momentumlab._src.checks import as_generator
 from momentumlab._src.types import Schedule, Seed
 
-
 #: The smallest normal float32: MXNet parses optimizer scalars as float32 and rejects less.
 FLOAT32_TINY = float(np.finfo(np.float32).tiny)
 
