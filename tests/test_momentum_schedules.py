@@ -87,7 +87,8 @@ def test_constant_float_momentum_matches_numpy_heavy_ball_with_epoch_decay(mu: f
 
 
 def test_momentum_schedule_starting_at_zero_works_where_stock_sgd_has_no_state() -> None:
-    # Stock MXNet: created with momentum 0 it allocates no state, so raising it later fails.
+    # Stock MXNet: created with momentum 0 it allocates no state, so raising it later fails
+    # (its kernel gets None for the momentum buffer).
     net = ml.models.LinearRegressor(2, initializer=mx.init.Zero())
     stock = mx.gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1, "momentum": 0.0})
     x, y = DATA.features[:10], DATA.labels[:10]
@@ -99,7 +100,7 @@ def test_momentum_schedule_starting_at_zero_works_where_stock_sgd_has_no_state()
         if mu == 0.0:
             stock.step(10)
         else:
-            with pytest.raises(mx.base.MXNetError, match=r"momentum|state|NoneType"):
+            with pytest.raises(AssertionError, match="must have NDArray type, but got None"):
                 _step_and_wait(stock)
     # Ours: a per-epoch schedule 0, 0.5, 0.9 runs and records what it used
     sched = ml.optim.PerEpoch(ml.optim.piecewise_constant([1, 2], [0.0, 0.5, 0.9]))

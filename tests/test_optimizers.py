@@ -134,7 +134,7 @@ def test_sgld_final_loss_matches_its_stationary_distribution_over_seeds() -> Non
 def test_hyperparameters_are_validated(name: str, hyper: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         ml.optim.check_hyperparameters(name, hyper)
-    with pytest.raises(ValueError, match=message.split(",")[0][:20]):
+    with pytest.raises(ValueError, match=re.escape(next(iter(hyper)))):
         ml.RunConfig(optimizer=name, momentum=None, hyperparameters=hyper)
 
 
