@@ -168,7 +168,7 @@ def test_chapter_decay_with_multifactor_scheduler_equals_momentumlab_schedule_bi
     net = ml.models.LinearRegressor(2)
     ml.models.init_normal(net, seed=3)
     w0, b0 = ml.models.get_linear_params(net)
-    result = ml.train(config, data, net=net, initialize=False)
+    result = ml.train(config, data, net=net, initialize=False, path="gluon")
     orders = ml.batch_orders(config, data.n_samples)
     w, b = _chapter_decay_with_multifactor(data, w0, b0, orders, bs, epochs)
     np.testing.assert_array_equal(np.asarray(result.weight), w)
@@ -182,13 +182,13 @@ def test_chapter_decay_with_multifactor_scheduler_equals_momentumlab_schedule_bi
 
 def test_per_epoch_config_equals_the_chapter_default_bit_for_bit() -> None:
     data = ml.data.make_linear_regression(n_samples=200, seed=5)
-    default = ml.train(ml.RunConfig(epochs=4, seed=1), data)
+    default = ml.train(ml.RunConfig(epochs=4, seed=1), data, path="gluon")
     per_epoch = ml.RunConfig(
         learning_rate=ml.optim.PerEpoch(ml.optim.multistep_decay(0.2, [2, 3], 0.1)),
         schedule=None,
         epochs=4,
         seed=1,
     )
-    result = ml.train(per_epoch, data)
+    result = ml.train(per_epoch, data, path="gluon")
     np.testing.assert_array_equal(np.asarray(result.weight), np.asarray(default.weight))
     np.testing.assert_array_equal(result.learning_rates, default.learning_rates)

@@ -45,7 +45,7 @@ def _run(config: ml.RunConfig, seed: int = 0) -> tuple[ml.RunResult, Array, Arra
     net = ml.models.LinearRegressor(2)
     ml.models.init_normal(net, seed=seed)
     w0, b0 = ml.models.get_linear_params(net)
-    return ml.train(config, DATA, net=net, initialize=False), w0, b0
+    return ml.train(config, DATA, net=net, initialize=False, path="gluon"), w0, b0
 
 
 @settings(max_examples=6, deadline=None)

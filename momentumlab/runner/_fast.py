@@ -32,7 +32,7 @@ import math
 import os
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import mxnet as mx
 import numpy as np
@@ -186,7 +186,8 @@ def run_fast(
     mW = np.zeros_like(W)
     mB = np.zeros_like(B)
     f32 = np.float32
-    momentum = 0.0 if config.momentum is None else float(config.momentum)
+    # config_reason sends momentum schedules to the Gluon loop: here it is a number
+    momentum = 0.0 if config.momentum is None else float(cast(float, config.momentum))
     mu = f32(momentum)
     wd = f32(config.weight_decay)
     inv_o = f32(1.0 / o)

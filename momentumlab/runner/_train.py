@@ -185,8 +185,9 @@ def train(
       reduce-on-plateau scale fed with the recorded losses (see
       :class:`momentumlab.optim.ReduceOnPlateau` for which records it sees and when a
       reduction takes effect); a momentum schedule is applied by the optimizer at every
-      update; the learning rate and momentum of every update are recorded. With the same data, initial parameters and batch
-      order, the final weights and bias are bit-identical to the chapter's own loop.
+      update; the learning rate and momentum of every update are recorded. With the same
+      data, initial parameters and batch order, the final weights and bias are bit-identical
+      to the chapter's own loop.
     * ``"fast"``: for a linear net under ``L2Loss`` with MXNet's SGD, the same update in
       NumPy float32 (parameters within about 1e-7 relative of the Gluon loop; see
       ``momentumlab/runner/_fast.py``), with records from the data's moments in float64.

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 
@@ -175,7 +176,8 @@ def _run(configs: list[RunConfig], problem: Problem, start: float) -> list[RunRe
     f32 = np.float32
     lrs = np.array([_learning_rates(c, spe) for c in configs], dtype=np.float64)  # (K, total)
     lrs32 = lrs.astype(f32)
-    moms = np.array([0.0 if c.momentum is None else float(c.momentum) for c in configs])
+    # config_reason sends momentum schedules elsewhere: here each momentum is a number
+    moms = np.array([0.0 if c.momentum is None else float(cast(float, c.momentum)) for c in configs])
     mu = moms.astype(f32)[:, None, None]
     has_mom = moms > 0
     all_mom, no_mom = bool(has_mom.all()), not bool(has_mom.any())

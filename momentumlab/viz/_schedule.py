@@ -8,7 +8,7 @@ import numpy as np
 
 from momentumlab._src.checks import check_bool, check_int
 from momentumlab._src.types import Schedule
-from momentumlab.viz._loss import _axes
+from momentumlab.viz._common import axes
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -57,7 +57,7 @@ def plot_schedule(
     if steps_per_epoch is not None:
         x = x / check_int("steps_per_epoch", steps_per_epoch, low=1)
         xlabel = "epoch"
-    ax = _axes(ax)
+    ax = axes(ax)
     ax.step(x, y, where="post", label=label, **line_kwargs)
     if log:
         ax.set_yscale("log")
