@@ -1,10 +1,18 @@
-"""Learning-rate and momentum schedules
-=====================================
+"""
+Learning-rate and momentum schedules
+====================================
 
 Every schedule of :mod:`momentumlab.optim` over 300 updates (the chapter's 3 epochs of 100
 updates), one panel each: the torch/optax-style decays, warmup, warm restarts, one-cycle with
 its inverse momentum cycle, joined schedules, MXNet's own schedulers read through the bridge,
 and a reduce-on-plateau run on the chapter's problem.
+
+What the picture shows: every schedule is a plain function of the update index, so each
+panel is simply ``schedule(t)`` for ``t = 0 .. 299``. The chapter's decay stated in epochs
+(``PerEpoch``) drops at update 200; MXNet's ``FactorScheduler`` and ``CosineScheduler`` read
+through :func:`momentumlab.optim.from_mxnet` give the values MXNet itself would use; the last
+panel is a real run where reduce-on-plateau halves the cosine rate whenever the recorded
+loss stops improving by 5% for 15 records.
 
 Run::
 

@@ -176,6 +176,7 @@ class SeededSGLD(mx.optimizer.SGLD):
         self._rng = as_generator(seed)
 
     def update(self, index: Any, weight: Any, grad: Any, state: Any) -> None:
+        """One SGLD update of ``weight`` in place (MXNet's formula, seeded noise)."""
         self._update_count(index)
         lr = self._get_lr(index)
         wd = self._get_wd(index)
