@@ -14,6 +14,7 @@ from momentumlab import models as models
 from momentumlab import optim as optim
 from momentumlab import problems as problems
 from momentumlab import theory as theory
+from momentumlab import sweep as sweep
 from momentumlab import viz as viz
 from momentumlab._src.types import ScalarOrSchedule as ScalarOrSchedule
 from momentumlab._src.types import Schedule as Schedule
@@ -46,6 +47,7 @@ __all__ = [
     "optim",
     "problems",
     "theory",
+    "sweep",
     "train",
     "train_many",
     "viz",
