@@ -39,6 +39,8 @@ from momentumlab.sweep._space import check_field as check_field
 from momentumlab.sweep._space import field_value as field_value
 from momentumlab.sweep._space import grid as grid
 from momentumlab.sweep._space import random_search as random_search
+from momentumlab.sweep._spec import SweepSpec as SweepSpec
+from momentumlab.sweep._spec import config_from_mapping as config_from_mapping
 from momentumlab.sweep._store import Row as Row
 from momentumlab.sweep._store import Store as Store
 from momentumlab.sweep._worker import Outcome as Outcome
@@ -59,6 +61,7 @@ __all__ = [
     "Row",
     "Store",
     "SweepProgress",
+    "SweepSpec",
     "SweepSummary",
     "Task",
     "Uniform",
@@ -68,6 +71,7 @@ __all__ = [
     "canonical_json",
     "check_field",
     "config_from_canonical",
+    "config_from_mapping",
     "data_spec_from_mapping",
     "field_value",
     "grid",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -20,13 +21,13 @@ from momentumlab.sweep._worker import DIVERGED, DONE, FAILED, Outcome, Task, fai
 
 @dataclass(frozen=True, kw_only=True)
 class SweepProgress:
-    """What the ``progress`` callback of :func:`run_sweep` receives after every stored row.
+    """What the ``progress`` callback of :func:`run_sweep` receives (at the start and per row).
 
     Attributes:
         completed: runs stored by this call so far.
         total: runs this call has to do (points not already finished in the store).
-        key: the key of the run just stored.
-        status: its status.
+        key: the key of the run just stored (``""`` in the first call, before any run).
+        status: its status (``""`` in the first call).
         final_loss: its final loss (``nan`` when failed).
     """
 
@@ -126,7 +127,8 @@ def run_sweep(
         chunk_size: runs sent to a worker together, >= 1 (larger amortises per-call overhead
             and gives a vectorised engine whole batches; a lost worker loses its chunk).
         retry_failed: run points whose stored status is ``failed`` again.
-        progress: called with a :class:`SweepProgress` after every stored row.
+        progress: called with a :class:`SweepProgress` once before the first run (with
+            ``completed=0`` and empty ``key``/``status``) and after every stored row.
 
     Returns:
         A :class:`SweepSummary`.
@@ -184,6 +186,8 @@ def run_sweep(
                     )
                 )
 
+        if progress is not None:
+            progress(SweepProgress(completed=0, total=len(todo), key="", status="", final_loss=math.nan))
         if chunks:
             for outcome in ex.execute(chunks, spec, built):
                 if outcome.key in waiting:

@@ -45,6 +45,12 @@ def _with_attempts(outcomes: list[Outcome], attempts: int) -> list[Outcome]:
     return [dataclasses.replace(o, attempts=attempts) for o in outcomes]
 
 
+def _set_log_level(level: int | None) -> None:
+    """Pool initializer: the worker process belongs to the executor, so it sets its level."""
+    if level is not None:
+        logging.getLogger("momentumlab").setLevel(level)
+
+
 class Executor(abc.ABC):
     """Runs chunks of tasks and yields their outcomes as they finish (in any order)."""
 
@@ -93,6 +99,8 @@ class PoolExecutor(Executor):
     Args:
         workers: number of processes, >= 1.
         max_attempts: times a chunk is tried when its worker process dies, >= 1.
+        log_level: if given, the level of the ``"momentumlab"`` logger in the worker
+            processes (e.g. ``logging.ERROR`` to silence divergence warnings there).
 
     Example:
         >>> import momentumlab as ml
@@ -100,8 +108,9 @@ class PoolExecutor(Executor):
         'pool(2)'
     """
 
-    def __init__(self, workers: int, *, max_attempts: int = 3) -> None:
+    def __init__(self, workers: int, *, max_attempts: int = 3, log_level: int | None = None) -> None:
         self.workers = check_int("workers", workers, low=1)
+        self.log_level = None if log_level is None else check_int("log_level", log_level, low=0)
         self.max_attempts = check_int("max_attempts", max_attempts, low=1)
         self.name = f"pool({self.workers})"
 
@@ -110,7 +119,12 @@ class PoolExecutor(Executor):
         attempts = dict.fromkeys(pending, 1)
         ctx = multiprocessing.get_context("spawn")
         while pending:
-            pool = _Pool(max_workers=min(self.workers, len(pending)), mp_context=ctx)
+            pool = _Pool(
+                max_workers=min(self.workers, len(pending)),
+                mp_context=ctx,
+                initializer=_set_log_level,
+                initargs=(self.log_level,),
+            )
             futures: dict[Future[list[Outcome]], int] = {}
             try:
                 for i, chunk in pending.items():
@@ -208,7 +222,7 @@ class DaskExecutor(Executor):
         for i, chunk in enumerate(chunks):
             futures[client.submit(run_chunk, list(chunk), spec, pure=False)] = i
             attempts[i] = 1
-        queue = as_completed(list(futures))  # type: ignore[no-untyped-call]
+        queue = as_completed(list(futures), loop=client.loop)  # type: ignore[no-untyped-call]
         try:
             for fut in queue:
                 i = futures.pop(fut)
