@@ -154,11 +154,15 @@ class Row:
         """A config field by path, e.g. ``row.value("schedule.factor")``."""
         return field_value(self.config, name)
 
-    def scalars(self) -> dict[str, Any]:
-        """The scalar columns and the flattened config fields (``schedule.factor`` ...)."""
-        out: dict[str, Any] = {c: getattr(self, c) for c in SCALAR_COLUMNS}
+    def fields(self) -> dict[str, Any]:
+        """The config flattened to field paths (``schedule.factor`` ...), lists as JSON text."""
+        out: dict[str, Any] = {}
         _flat("", self.config_json, out)
         return out
+
+    def scalars(self) -> dict[str, Any]:
+        """The scalar columns (:data:`SCALAR_COLUMNS`) then :meth:`fields`."""
+        return {c: getattr(self, c) for c in SCALAR_COLUMNS} | self.fields()
 
     def to_result(self) -> RunResult:
         """The run as a :class:`~momentumlab.RunResult` (for ``ml.viz.plot_loss``).
