@@ -107,6 +107,14 @@ class DieOnceSpec:
         raise AssertionError("unreachable")  # pragma: no cover
 
 
+class AlwaysDieSpec:
+    """A data spec whose every ``build`` SIGKILLs the building process."""
+
+    def build(self) -> ml.data.LinearData:
+        os.kill(os.getpid(), signal.SIGKILL)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
 def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run ``python -m momentumlab.cli ARGS`` to the end."""
     return subprocess.run(
@@ -134,3 +142,21 @@ def write_spec(path: Path, text: str) -> Path:
     """Write a TOML spec and return its path."""
     path.write_text(text, encoding="utf-8")
     return path
+
+
+class deadline:  # noqa: N801 - used like a function in ``with``
+    """Fail with ``TimeoutError`` if the block takes longer than ``seconds`` (main thread)."""
+
+    def __init__(self, seconds: int) -> None:
+        self.seconds = seconds
+
+    def _fire(self, *_: object) -> None:
+        raise TimeoutError(f"test block took longer than {self.seconds} s")
+
+    def __enter__(self) -> None:
+        self._old = signal.signal(signal.SIGALRM, self._fire)
+        signal.alarm(self.seconds)
+
+    def __exit__(self, *exc: object) -> None:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, self._old)

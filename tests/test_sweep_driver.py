@@ -19,7 +19,8 @@ def test_sweep_stores_one_row_per_point_and_resumes(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite"
     s1 = ml.sweep.run_sweep(points, TINY_DATA, path, progress=seen.append)
     assert (s1.n_runs, s1.n_done, s1.n_skipped) == (8, 8, 0)
-    assert [p.completed for p in seen] == list(range(9)) and seen[0].key == ""
+    assert [p.completed for p in seen] == list(range(9))
+    assert seen[0].key == ""
     s2 = ml.sweep.run_sweep(points, TINY_DATA, path)
     assert (s2.n_done, s2.n_skipped) == (0, 8)
     with ml.sweep.Store(path) as store:
@@ -41,10 +42,14 @@ def test_diverging_and_raising_points_are_recorded_and_the_sweep_goes_on(tmp_pat
     assert (summary.n_done, summary.n_diverged, summary.n_failed) == (1, 1, 1)
     with ml.sweep.Store(path) as store:
         by = {(r.value("learning_rate"), r.value("hyperparameters.clip_gradient")): r for r in store.rows()}
-    assert by[(50.0, None)].status == "diverged" and not np.isfinite(by[(50.0, None)].final_loss)
-    assert by[(50.0, None)].losses.size > 0 and by[(0.1, None)].status == "done"
+    assert by[(50.0, None)].status == "diverged"
+    assert not np.isfinite(by[(50.0, None)].final_loss)
+    assert by[(50.0, None)].losses.size > 0
+    assert by[(0.1, None)].status == "done"
     err = by[(0.2, "abc")].error
-    assert by[(0.2, "abc")].status == "failed" and err is not None and "clip_gradient" in err
+    assert by[(0.2, "abc")].status == "failed"
+    assert err is not None
+    assert "clip_gradient" in err
     # failed points run again on resume (and fail again), finished ones are skipped
     again = ml.sweep.run_sweep(points, TINY_DATA, path)
     assert (again.n_skipped, again.n_failed) == (2, 1)
@@ -82,13 +87,16 @@ def test_a_run_that_raises_python_error_is_failed_with_its_message(
     with ml.sweep.Store(tmp_path / "s.sqlite") as store:
         (bad,) = store.rows(status="failed")
     assert bad.value("momentum") == 0.5
-    assert bad.error is not None and bad.error.startswith("RuntimeError: boom at momentum 0.5")
+    assert bad.error is not None
+    assert bad.error.startswith("RuntimeError: boom at momentum 0.5")
 
 
 def test_duplicate_points_share_a_row(tmp_path: Path) -> None:
     points = [ml.sweep.Point(TINY), ml.sweep.Point(dataclasses.replace(TINY, learning_rate=0.2))]
     summary = ml.sweep.run_sweep(points, TINY_DATA, tmp_path / "s.sqlite")
-    assert summary.n_points == 2 and summary.n_runs == 1 and summary.keys[0] == summary.keys[1]
+    assert summary.n_points == 2
+    assert summary.n_runs == 1
+    assert summary.keys[0] == summary.keys[1]
 
 
 def test_linear_data_and_arrays_spec_are_accepted(tmp_path: Path) -> None:

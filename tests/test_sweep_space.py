@@ -80,7 +80,7 @@ def test_combination_errors_are_caught_before_running() -> None:
 
 def test_nested_field_of_none_schedule() -> None:
     base = dataclasses.replace(BASE, schedule=None)
-    with pytest.raises(ValueError, match="schedule.factor cannot be swept when the schedule is None"):
+    with pytest.raises(ValueError, match=r"schedule\.factor cannot be swept when the schedule is None"):
         ml.sweep.grid(base, {"schedule.factor": [0.5]})
 
 
@@ -104,10 +104,12 @@ def test_random_search_is_reproducible_and_in_bounds() -> None:
     a = ml.sweep.random_search(base, space, n_points=30, seed=7, seeds=[0, 1])
     b = ml.sweep.random_search(base, space, n_points=30, seed=7, seeds=[0, 1])
     c = ml.sweep.random_search(base, space, n_points=30, seed=8, seeds=[0, 1])
-    assert a == b and a != c
+    assert a == b
+    assert a != c
     assert len(a) == 60
     lrs = np.array([p.config.learning_rate for p in a])
-    assert lrs.min() >= 1e-3 and lrs.max() < 0.5
+    assert lrs.min() >= 1e-3
+    assert lrs.max() < 0.5
     assert {p.config.batch_size for p in a} == {10, 20}
     assert {p.config.epochs for p in a} <= {1, 2, 3}
     assert all(isinstance(p.config.epochs, int) for p in a)
@@ -148,5 +150,6 @@ def test_int_log_uniform_stays_in_range() -> None:
     rng = np.random.default_rng(1)
     d = ml.sweep.IntUniform(low=1, high=1000, log=True)
     xs = [d.sample(rng) for _ in range(2000)]
-    assert min(xs) >= 1 and max(xs) <= 1000
+    assert min(xs) >= 1
+    assert max(xs) <= 1000
     assert math.isclose(np.mean(np.log(xs)), np.log(1000) / 2, rel_tol=0.15)

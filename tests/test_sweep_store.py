@@ -29,36 +29,40 @@ def test_row_roundtrip_is_exact(tmp_path: Path, result: ml.RunResult) -> None:
     key = ml.sweep.run_key(TINY, TINY_DATA.build().description)
     with ml.sweep.Store(tmp_path / "s.sqlite") as store:
         _put(store, from_result(key, result, 0.0))
-        assert len(store) == 1 and key in store
+        assert len(store) == 1
+        assert key in store
         row = store.get(key[:8])
-    assert row.config == TINY and row.status == "done" and row.error is None
+    assert row.config == TINY
+    assert row.status == "done"
+    assert row.error is None
     assert row.final_loss == result.final_loss
     for name in ("losses", "record_steps", "record_epochs", "learning_rates", "momenta"):
         assert np.array_equal(getattr(row, name), getattr(result, name))
     again = row.to_result()
-    assert again.weight is not None and result.weight is not None
+    assert again.weight is not None
+    assert result.weight is not None
     assert np.array_equal(again.weight, result.weight)
     assert ml.viz.plot_loss(again).get_xlabel() == "epoch"
 
 
-def test_put_is_one_transaction(tmp_path: Path, result: ml.RunResult) -> None:
+def test_put_is_one_transaction(
+    tmp_path: Path, result: ml.RunResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "s.sqlite"
     with ml.sweep.Store(path) as store:
-        good = from_result("a" * 64, result, 0.0)
-        _put(store, good)
+        _put(store, from_result("a" * 64, result, 0.0))
         bad = from_result("b" * 64, result, 0.0)
-        object.__setattr__(bad, "status", "weird")  # bypass the Python check: SQLite's CHECK fires
-        with pytest.raises(ValueError, match="outcome.status must be one of"):
+        object.__setattr__(bad, "status", "weird")
+        with pytest.raises(ValueError, match=r"outcome\.status must be one of"):
             _put(store, bad)
-        store._conn.execute("PRAGMA ignore_check_constraints=OFF")
-        with pytest.raises(sqlite3.IntegrityError):
-            store._conn.execute("BEGIN IMMEDIATE")
-            try:
-                store._conn.execute("INSERT INTO runs (key) VALUES ('c')")
-            finally:
-                store._conn.execute("ROLLBACK")
+        # past the Python check, SQLite's CHECK fails inside the transaction: nothing is kept
+        monkeypatch.setattr(ml.sweep._store, "check_choice", lambda *a: None)
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
+            _put(store, bad)
         assert store.statuses() == {"a" * 64: "done"}
         assert store.check() == ["ok"]
+        _put(store, from_result("c" * 64, result, 0.0))  # the connection is still usable
+        assert len(store) == 2
     # a second connection (another process) sees only complete rows
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT COUNT(*) FROM runs WHERE losses IS NULL").fetchone()[0] == 0
@@ -71,12 +75,15 @@ def test_failed_row_and_replace(tmp_path: Path, result: ml.RunResult) -> None:
     with ml.sweep.Store(tmp_path / "s.sqlite") as store:
         _put(store, ml.sweep._worker.failed(key, "ValueError: boom"))
         row = store.get(key)
-        assert row.status == "failed" and row.error == "ValueError: boom" and math.isnan(row.final_loss)
+        assert row.status == "failed"
+        assert row.error == "ValueError: boom"
+        assert math.isnan(row.final_loss)
         assert key not in store.done_keys()
         with pytest.raises(ValueError, match="row status must be 'done' or 'diverged'"):
             row.to_result()
         _put(store, from_result(key, result, 0.0))
-        assert len(store) == 1 and store.get(key).status == "done"
+        assert len(store) == 1
+        assert store.get(key).status == "done"
 
 
 def test_get_errors(tmp_path: Path) -> None:
@@ -115,6 +122,7 @@ def test_exports(tmp_path: Path) -> None:
     assert {r["status"] for r in table} == {r.status for r in rows}
     assert "schedule.factor" in table[0]
     doc = json.loads((tmp_path / "s.json").read_text())  # strict JSON: no NaN tokens
-    assert len(doc) == 2 and doc[0]["losses"] == rows[0].losses.tolist()
+    assert len(doc) == 2
+    assert doc[0]["losses"] == rows[0].losses.tolist()
     assert sorted(df["key"]) == sorted(r.key for r in rows)
     assert list(df.columns[:3]) == ["key", "status", "final_loss"]
