@@ -63,6 +63,9 @@ def kill(proc: subprocess.Popen[Any]) -> None:
     if proc.poll() is None:
         os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
 
 
 def free_port() -> int:
