@@ -13,8 +13,8 @@ from momentumlab import data as data
 from momentumlab import models as models
 from momentumlab import optim as optim
 from momentumlab import problems as problems
-from momentumlab import theory as theory
 from momentumlab import sweep as sweep
+from momentumlab import theory as theory
 from momentumlab import viz as viz
 from momentumlab._src.types import ScalarOrSchedule as ScalarOrSchedule
 from momentumlab._src.types import Schedule as Schedule
@@ -46,8 +46,8 @@ __all__ = [
     "models",
     "optim",
     "problems",
-    "theory",
     "sweep",
+    "theory",
     "train",
     "train_many",
     "viz",

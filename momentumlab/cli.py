@@ -309,9 +309,20 @@ def _order(v: Any) -> tuple[int, Any]:
     return (0, v) if isinstance(v, (int, float)) and not isinstance(v, bool) else (1, repr(v))
 
 
+def _numeric(values: Sequence[Any]) -> bool:
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+
+
 def _plot_heatmap(rows: Sequence[ml.sweep.Row], field_x: str, field_y: str, agg: str) -> Any:
-    """Heatmap of log10 final loss over two fields (private helper of the report command)."""
+    """Heatmap of the final loss over two fields: ``ml.viz.plot_sweep`` for numeric fields,
+    else a small drawing of its own (categorical axes such as ``optimizer``)."""
     xs, ys, Z = heatmap_grid(rows, field_x, field_y, agg)
+    if _numeric(xs) and _numeric(ys):
+        ax = ml.viz.plot_sweep(
+            Z, x=field_x, y=field_y, x_values=[float(v) for v in xs], y_values=[float(v) for v in ys]
+        )
+        ax.set_title(f"{agg} final loss over {len(rows)} runs", fontsize="small")
+        return ax
     ax = _figure(1.2 + 0.55 * max(len(xs), 4), 1.0 + 0.45 * max(len(ys), 4)).add_subplot()
     logz = np.log10(np.where(Z > 0, Z, np.nan))
     masked = np.ma.masked_invalid(logz)  # type: ignore[no-untyped-call]

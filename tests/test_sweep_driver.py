@@ -73,7 +73,7 @@ def test_nothing_runs_when_a_point_is_invalid(tmp_path: Path, monkeypatch: pytes
 def test_a_run_that_raises_python_error_is_failed_with_its_message(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = _worker.train
+    real = ml.train
 
     def flaky(config: ml.RunConfig, data: ml.data.LinearData) -> ml.RunResult:
         if config.momentum == 0.5:
@@ -82,7 +82,7 @@ def test_a_run_that_raises_python_error_is_failed_with_its_message(
 
     monkeypatch.setattr(_worker, "train", flaky)
     points = ml.sweep.grid(TINY, {"momentum": [0.0, 0.5, 0.9]})
-    summary = ml.sweep.run_sweep(points, TINY_DATA, tmp_path / "s.sqlite", chunk_size=2)
+    summary = ml.sweep.run_sweep(points, TINY_DATA, tmp_path / "s.sqlite")
     assert (summary.n_done, summary.n_failed) == (2, 1)
     with ml.sweep.Store(tmp_path / "s.sqlite") as store:
         (bad,) = store.rows(status="failed")
@@ -119,3 +119,26 @@ def test_argument_checks(tmp_path: Path) -> None:
         ml.sweep.run_sweep([TINY], {"n": 3}, tmp_path / "s.sqlite")
     with pytest.raises(ValueError, match="workers must be an integer >= 1, got 0"):
         ml.sweep.PoolExecutor(0)
+
+
+def test_chunks_use_the_vectorised_engine_and_match_point_by_point(tmp_path: Path) -> None:
+    base = dataclasses.replace(TINY, batch_size=20, period=20, epochs=2)
+    points = ml.sweep.grid(base, {"learning_rate": [0.05, 0.3, 500.0], "momentum": [0.0, 0.9]}, seeds=[0, 1])
+    one = ml.sweep.run_sweep(points, TINY_DATA, tmp_path / "one.sqlite")
+    many = ml.sweep.run_sweep(points, TINY_DATA, tmp_path / "many.sqlite", chunk_size=6)
+    assert one.keys == many.keys
+    assert (one.n_done, one.n_diverged) == (many.n_done, many.n_diverged)
+    assert one.n_diverged > 0
+    with ml.sweep.Store(tmp_path / "one.sqlite") as a, ml.sweep.Store(tmp_path / "many.sqlite") as b:
+        ra, rb = {r.key: r for r in a.rows()}, {r.key: r for r in b.rows()}
+    assert {r.path for r in rb.values()} == {"vectorized"}
+    assert "vectorized" not in {r.path for r in ra.values()}
+    for key, x in ra.items():
+        y = rb[key]
+        assert x.status == y.status
+        np.testing.assert_array_equal(x.record_steps, y.record_steps)
+        np.testing.assert_array_equal(x.learning_rates, y.learning_rates)
+        if x.status == "done":
+            np.testing.assert_allclose(x.losses, y.losses, rtol=1e-5, atol=1e-12)
+            for p in x.params:
+                np.testing.assert_allclose(x.params[p], y.params[p], rtol=1e-5, atol=1e-6)

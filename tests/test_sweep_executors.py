@@ -11,13 +11,15 @@ import momentumlab as ml
 from tests.sweep_util import TINY, TINY_DATA, AlwaysDieSpec, DieOnceSpec, deadline, same_rows
 
 BASE = dataclasses.replace(TINY, batch_size=20, period=20)
+#: Chunks of 3 go through the vectorised engine (train_many) on every executor.
+CHUNK = 3
 POINTS = ml.sweep.grid(BASE, {"learning_rate": [0.05, 0.3, 500.0], "momentum": [0.0, 0.9]}, seeds=[0, 1])
 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("ref") / "inproc.sqlite"
-    summary = ml.sweep.run_sweep(POINTS, TINY_DATA, path)
+    summary = ml.sweep.run_sweep(POINTS, TINY_DATA, path, chunk_size=CHUNK)
     assert summary.n_diverged > 0
     assert summary.n_done > 0
     return path
@@ -26,7 +28,9 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 def test_pool_rows_equal_in_process_rows(reference: Path, tmp_path: Path) -> None:
     with deadline(240), ml.sweep.PoolExecutor(2) as ex:
-        summary = ml.sweep.run_sweep(POINTS, TINY_DATA, tmp_path / "pool.sqlite", executor=ex, chunk_size=3)
+        summary = ml.sweep.run_sweep(
+            POINTS, TINY_DATA, tmp_path / "pool.sqlite", executor=ex, chunk_size=CHUNK
+        )
     assert summary.n_runs == len(POINTS) == summary.n_done + summary.n_diverged
     with ml.sweep.Store(reference) as a, ml.sweep.Store(tmp_path / "pool.sqlite") as b:
         same_rows(a, b)
@@ -50,7 +54,9 @@ def _dask_rows_equal(reference: Path, tmp_path: Path, processes: bool) -> None:
         distributed.Client(cluster, set_as_default=False) as client,
         ml.sweep.DaskExecutor(client) as ex,
     ):
-        summary = ml.sweep.run_sweep(POINTS, TINY_DATA, tmp_path / "dask.sqlite", executor=ex, chunk_size=2)
+        summary = ml.sweep.run_sweep(
+            POINTS, TINY_DATA, tmp_path / "dask.sqlite", executor=ex, chunk_size=CHUNK
+        )
     assert summary.executor == "dask"
     assert summary.n_runs == len(POINTS)
     with ml.sweep.Store(reference) as a, ml.sweep.Store(tmp_path / "dask.sqlite") as b:

@@ -94,7 +94,7 @@ def test_seeds_validation() -> None:
 
 
 def test_random_search_is_reproducible_and_in_bounds() -> None:
-    space = {
+    space: dict[str, ml.sweep.Uniform | ml.sweep.IntUniform | list[int]] = {
         "learning_rate": ml.sweep.Uniform(low=1e-3, high=0.5, log=True),
         "momentum": ml.sweep.Uniform(low=0.0, high=0.99),
         "batch_size": [10, 20],

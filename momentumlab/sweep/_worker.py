@@ -18,7 +18,7 @@ import numpy as np
 
 from momentumlab._src.types import Array
 from momentumlab.data import LinearData
-from momentumlab.runner import RunConfig, RunResult, train
+from momentumlab.runner import RunConfig, RunResult, can_train_many, train, train_many
 
 #: Statuses of a stored run.
 DONE = "done"
@@ -126,12 +126,27 @@ def _train_each(tasks: Sequence[Task], data: LinearData) -> list[Outcome]:
     return out
 
 
+def _train_batch(tasks: Sequence[Task], data: LinearData) -> list[Outcome] | None:
+    """The whole chunk through the vectorised engine, or ``None`` when it does not apply."""
+    configs = [t.config for t in tasks]
+    if len(configs) < 2 or not can_train_many(configs, data):
+        return None
+    started = time.time()
+    try:
+        results = train_many(configs, data)
+    except Exception:  # run point by point: each failure is then recorded with its own message
+        return None
+    return [from_result(t.key, r, started) for t, r in zip(tasks, results, strict=True)]
+
+
 def run_chunk(tasks: Sequence[Task], data: object) -> list[Outcome]:
     """Run ``tasks`` on ``data`` (a ``LinearData`` or a spec with ``build()``); never raises
     for a failing run.
 
-    This is the one place that chooses the engine: a vectorised ``train_many`` for the whole
-    chunk, when the runner offers one and accepts these configs, plugs in here.
+    This is the one place that chooses the engine: a chunk of two or more runs that
+    :func:`momentumlab.can_train_many` accepts runs as one batch through
+    :func:`momentumlab.train_many` (``row.path == "vectorized"``); anything else runs point
+    by point through :func:`momentumlab.train`.
     """
     started = time.time()
     if isinstance(data, LinearData):
@@ -142,4 +157,5 @@ def run_chunk(tasks: Sequence[Task], data: object) -> list[Outcome]:
         except Exception as err:
             text = "data could not be built: " + _error_text(err)
             return [failed(t.key, text, started_at=started) for t in tasks]
-    return _train_each(tasks, built)
+    batch = _train_batch(tasks, built)
+    return batch if batch is not None else _train_each(tasks, built)
