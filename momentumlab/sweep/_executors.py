@@ -89,6 +89,7 @@ class InProcessExecutor(Executor):
     name = "in-process"
 
     def execute(self, chunks: Sequence[Chunk], spec: Any, data: LinearData) -> Iterator[Outcome]:
+        """Run the chunks here, one after the other."""
         for chunk in chunks:
             yield from run_chunk(chunk, data)
 
@@ -115,6 +116,7 @@ class PoolExecutor(Executor):
         self.name = f"pool({self.workers})"
 
     def execute(self, chunks: Sequence[Chunk], spec: Any, data: LinearData) -> Iterator[Outcome]:
+        """Run the chunks in spawned worker processes, restarting the pool if one dies."""
         pending: dict[int, Chunk] = dict(enumerate(chunks))
         attempts = dict.fromkeys(pending, 1)
         ctx = multiprocessing.get_context("spawn")
@@ -214,6 +216,7 @@ class DaskExecutor(Executor):
         return self._client
 
     def execute(self, chunks: Sequence[Chunk], spec: Any, data: LinearData) -> Iterator[Outcome]:
+        """Submit the chunks to the cluster; resubmit those whose worker was lost."""
         from distributed import as_completed
 
         client = self._client
