@@ -17,7 +17,7 @@ def test_sweep_stores_one_row_per_point_and_resumes(tmp_path: Path) -> None:
     points = ml.sweep.grid(TINY, {"learning_rate": [0.05, 0.2], "momentum": [0.0, 0.9]}, seeds=[0, 1])
     seen: list[ml.sweep.SweepProgress] = []
     path = tmp_path / "s.sqlite"
-    s1 = ml.sweep.run_sweep(points, TINY_DATA, path, progress=seen.append)
+    s1 = ml.sweep.run_sweep(points, TINY_DATA, path, progress=seen.append, chunk_size=1)
     assert (s1.n_runs, s1.n_done, s1.n_skipped) == (8, 8, 0)
     assert [p.completed for p in seen] == list(range(9))
     assert seen[0].key == ""
@@ -82,7 +82,7 @@ def test_a_run_that_raises_python_error_is_failed_with_its_message(
 
     monkeypatch.setattr(_worker, "train", flaky)
     points = ml.sweep.grid(TINY, {"momentum": [0.0, 0.5, 0.9]})
-    summary = ml.sweep.run_sweep(points, TINY_DATA, tmp_path / "s.sqlite")
+    summary = ml.sweep.run_sweep(points, TINY_DATA, tmp_path / "s.sqlite", chunk_size=1)
     assert (summary.n_done, summary.n_failed) == (2, 1)
     with ml.sweep.Store(tmp_path / "s.sqlite") as store:
         (bad,) = store.rows(status="failed")
@@ -124,8 +124,8 @@ def test_argument_checks(tmp_path: Path) -> None:
 def test_chunks_use_the_vectorised_engine_and_match_point_by_point(tmp_path: Path) -> None:
     base = dataclasses.replace(TINY, batch_size=20, period=20, epochs=2)
     points = ml.sweep.grid(base, {"learning_rate": [0.05, 0.3, 500.0], "momentum": [0.0, 0.9]}, seeds=[0, 1])
-    one = ml.sweep.run_sweep(points, TINY_DATA, tmp_path / "one.sqlite")
-    many = ml.sweep.run_sweep(points, TINY_DATA, tmp_path / "many.sqlite", chunk_size=6)
+    one = ml.sweep.run_sweep(points, TINY_DATA, tmp_path / "one.sqlite", chunk_size=1)
+    many = ml.sweep.run_sweep(points, TINY_DATA, tmp_path / "many.sqlite")  # default: batches
     assert one.keys == many.keys
     assert (one.n_done, one.n_diverged) == (many.n_done, many.n_diverged)
     assert one.n_diverged > 0

@@ -60,7 +60,7 @@ def _spec(path: Path) -> ml.sweep.SweepSpec:
 def test_driver_sigkilled_mid_sweep_resumes_to_one_row_per_point(tmp_path: Path) -> None:
     spec_path = write_spec(tmp_path / "spec.toml", SPEC_40)
     store = tmp_path / "runs.sqlite"
-    proc = start_cli("sweep", str(spec_path), "--store", str(store), "--no-progress")
+    proc = start_cli("sweep", str(spec_path), "--store", str(store), "--no-progress", "--chunk-size", "1")
     try:
         wait_for(lambda: row_count(store) >= 5, 120, "5 rows", proc)
     finally:
@@ -69,7 +69,7 @@ def test_driver_sigkilled_mid_sweep_resumes_to_one_row_per_point(tmp_path: Path)
     kept = _check_store(store, 40)
     assert 5 <= kept < 40
     spec = _spec(spec_path)
-    summary = ml.sweep.run_sweep(spec.points, spec.data, store)
+    summary = ml.sweep.run_sweep(spec.points, spec.data, store, chunk_size=1)
     assert summary.n_skipped == kept
     assert summary.n_done + summary.n_diverged == 40 - kept
     assert _check_store(store, 40) == 40
@@ -79,7 +79,7 @@ def test_driver_sigkilled_mid_sweep_resumes_to_one_row_per_point(tmp_path: Path)
 def test_driver_sigkilled_at_several_points_then_resumed_by_the_cli(tmp_path: Path) -> None:
     spec_path = write_spec(tmp_path / "spec.toml", SPEC_40)
     store = tmp_path / "runs.sqlite"
-    args = ("sweep", str(spec_path), "--store", str(store), "--no-progress")
+    args = ("sweep", str(spec_path), "--store", str(store), "--no-progress", "--chunk-size", "1")
     # 1: during start-up (before the store may exist)
     proc = start_cli(*args)
     time.sleep(0.5)
@@ -112,7 +112,7 @@ def test_driver_sigkilled_at_several_points_then_resumed_by_the_cli(tmp_path: Pa
     assert "40 already in the store, 0 done" in done.stdout
     ref = tmp_path / "ref.sqlite"
     spec = _spec(spec_path)
-    ml.sweep.run_sweep(spec.points, spec.data, ref)
+    ml.sweep.run_sweep(spec.points, spec.data, ref, chunk_size=1)
     with ml.sweep.Store(store) as a, ml.sweep.Store(ref) as b:
         same_rows(a, b)
 
@@ -126,7 +126,8 @@ def test_dask_worker_killed_mid_sweep_every_row_arrives(tmp_path: Path) -> None:
     pytest.importorskip("distributed")
     spec_path = write_spec(
         tmp_path / "spec.toml",
-        SPEC_40.replace("n_samples = 200", "n_samples = 1000"),  # 100 updates a run
+        # 2000 updates a run (~0.3 s): the sweep is still going when the worker dies
+        SPEC_40.replace("n_samples = 200", "n_samples = 1000").replace("epochs = 1", "epochs = 20"),
     )
     store = tmp_path / "runs.sqlite"
     address = f"tcp://127.0.0.1:{free_port()}"
@@ -151,13 +152,22 @@ def test_dask_worker_killed_mid_sweep_every_row_arrives(tmp_path: Path) -> None:
             )  # fmt: skip
         victim = procs[1]
         driver = start_cli(
-            "sweep", str(spec_path), "--store", str(store), "--scheduler", address, "--no-progress"
+            "sweep",
+            str(spec_path),
+            "--store",
+            str(store),
+            "--scheduler",
+            address,
+            "--no-progress",
+            "--chunk-size",
+            "1",
         )
         procs.append(driver)
         wait_for(lambda: row_count(store) >= 4, 180, "4 rows", driver)
         with ml.sweep.Store(store) as s:
             busy = {r.worker.split(":")[-1] for r in s.rows()}
         kill(victim)
+        assert row_count(store) < 40  # killed mid-sweep, not after it
         out, _ = driver.communicate(timeout=300)
         assert driver.returncode == 0, out
         assert "40 runs" in out
@@ -170,7 +180,7 @@ def test_dask_worker_killed_mid_sweep_every_row_arrives(tmp_path: Path) -> None:
         assert str(victim.pid) in busy | pids or len(pids) >= 1  # the victim had been working
         ref = tmp_path / "ref.sqlite"
         spec = _spec(spec_path)
-        ml.sweep.run_sweep(spec.points, spec.data, ref)
+        ml.sweep.run_sweep(spec.points, spec.data, ref, chunk_size=1)
         with ml.sweep.Store(store) as a, ml.sweep.Store(ref) as b:
             same_rows(a, b)
     finally:

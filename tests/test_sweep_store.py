@@ -114,6 +114,7 @@ def test_exports(tmp_path: Path) -> None:
     with ml.sweep.Store(path) as store:
         store.to_csv(tmp_path / "s.csv")
         store.to_json(tmp_path / "s.json")
+        pytest.importorskip("pandas")
         df = store.to_dataframe()
         rows = store.rows()
     with open(tmp_path / "s.csv", newline="") as fh:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from momentumlab._src.checks import check_bool, check_int, check_type
-from momentumlab.runner import RunConfig
+from momentumlab.runner import RunConfig, can_train_many
 from momentumlab.sweep._data import as_spec
 from momentumlab.sweep._executors import Executor, InProcessExecutor
 from momentumlab.sweep._keys import canonical_config, run_key
@@ -99,13 +99,30 @@ def prepare(points: Sequence[Point | RunConfig], data: Any) -> tuple[Any, Any, l
     return spec, built, tasks
 
 
+#: Largest batch the default chunking gives the vectorised engine.
+AUTO_BATCH = 32
+
+
+def _chunks(todo: list[Task], size: int | None, data: Any) -> list[list[Task]]:
+    if size is not None:
+        return [todo[i : i + size] for i in range(0, len(todo), size)]
+    out: list[list[Task]] = []
+    for i in range(0, len(todo), AUTO_BATCH):
+        batch = todo[i : i + AUTO_BATCH]
+        if len(batch) > 1 and can_train_many([t.config for t in batch], data):
+            out.append(batch)
+        else:
+            out.extend([t] for t in batch)
+    return out
+
+
 def run_sweep(
     points: Sequence[Point | RunConfig],
     data: Any,
     store: Store | str | os.PathLike[str],
     *,
     executor: Executor | None = None,
-    chunk_size: int = 1,
+    chunk_size: int | None = None,
     retry_failed: bool = True,
     progress: Callable[[SweepProgress], None] | None = None,
 ) -> SweepSummary:
@@ -125,7 +142,10 @@ def run_sweep(
         store: a :class:`Store` or a path (opened and closed here).
         executor: where to run; ``None`` is :class:`InProcessExecutor`.
         chunk_size: runs sent to a worker together, >= 1 (larger amortises per-call overhead
-            and gives a vectorised engine whole batches; a lost worker loses its chunk).
+            and gives the vectorised engine whole batches; a lost worker loses its chunk).
+            ``None`` (default): batches of up to :data:`AUTO_BATCH` runs that
+            :func:`momentumlab.can_train_many` accepts, every other run alone. Chunks are
+            formed here, never by the executor, so every executor gets the same ones.
         retry_failed: run points whose stored status is ``failed`` again.
         progress: called with a :class:`SweepProgress` once before the first run (with
             ``completed=0`` and empty ``key``/``status``) and after every stored row.
@@ -145,7 +165,7 @@ def run_sweep(
         4
     """
     start = time.perf_counter()
-    size = check_int("chunk_size", chunk_size, low=1)
+    size = None if chunk_size is None else check_int("chunk_size", chunk_size, low=1)
     retry = check_bool("retry_failed", retry_failed)
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be callable or None, got {progress!r}")
@@ -167,7 +187,7 @@ def run_sweep(
         if not retry:
             finished |= {k for k in unique if statuses.get(k) == FAILED}
         todo = [t for k, t in unique.items() if k not in finished]
-        chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
+        chunks = _chunks(todo, size, built)
         ex = executor if executor is not None else InProcessExecutor()
         waiting = {t.key for t in todo}
 
