@@ -77,7 +77,7 @@ def main() -> None:
     from distributed import LocalCluster
 
     with LocalCluster(n_workers=args.workers, threads_per_worker=1, host="127.0.0.1",  # type: ignore[no-untyped-call]
-                      dashboard_address=None) as cluster:  # fmt: skip
+                      dashboard_address="127.0.0.1:0") as cluster:  # fmt: skip
         t_dask = cli("sweep", str(spec), "--store", str(d / "dask.sqlite"), "--scheduler",
                      cluster.scheduler_address, "--no-progress")  # fmt: skip
     with ml.sweep.Store(a) as s:

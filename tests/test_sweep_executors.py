@@ -49,7 +49,7 @@ def _dask_rows_equal(reference: Path, tmp_path: Path, processes: bool) -> None:
             processes=processes,
             # threads talk in-process (inproc://); worker processes on loopback only
             **({"host": "127.0.0.1"} if processes else {}),
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",
         ) as cluster,
         distributed.Client(cluster, set_as_default=False) as client,
         ml.sweep.DaskExecutor(client) as ex,
