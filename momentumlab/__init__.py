@@ -13,6 +13,7 @@ from momentumlab import data as data
 from momentumlab import models as models
 from momentumlab import optim as optim
 from momentumlab import problems as problems
+from momentumlab import sweep as sweep
 from momentumlab import theory as theory
 from momentumlab import viz as viz
 from momentumlab._src.types import ScalarOrSchedule as ScalarOrSchedule
@@ -45,6 +46,7 @@ __all__ = [
     "models",
     "optim",
     "problems",
+    "sweep",
     "theory",
     "train",
     "train_many",

@@ -1,0 +1,490 @@
+"""The ``momentumlab`` command: ``run``, ``sweep`` and ``report``.
+
+This is the only module that prints. Config files are TOML (read with ``tomllib``); an
+unknown key is an error that names it.
+
+Run ``momentumlab --help`` or ``momentumlab COMMAND --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import os
+import sys
+import tomllib
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
+
+import numpy as np
+
+import momentumlab as ml
+
+_RUN_TOML_KEYS = ("config", "data")
+
+
+class CliError(Exception):
+    """A user error: printed as ``momentumlab: error: ...`` with exit status 2."""
+
+
+def _load_toml(path: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except OSError as err:
+        raise CliError(f"cannot read {path!r}: {err.strerror or err}") from err
+    except tomllib.TOMLDecodeError as err:
+        raise CliError(f"{path}: invalid TOML: {err}") from err
+
+
+def _none_or_float(text: str) -> float | None:
+    return None if text.lower() == "none" else float(text)
+
+
+# ----------------------------------------------------------------------------------------- run
+
+
+def _run_config(args: argparse.Namespace) -> tuple[ml.RunConfig, ml.sweep.LinearRegressionSpec]:
+    config_table: dict[str, Any] = {}
+    data_table: dict[str, Any] = {}
+    if args.config is not None:
+        doc = _load_toml(args.config)
+        for key in doc:
+            if key not in _RUN_TOML_KEYS:
+                raise CliError(f"{args.config}: unknown key {key!r}; valid keys are {list(_RUN_TOML_KEYS)}")
+        config_table = dict(doc.get("config", {}))
+        data_table = dict(doc.get("data", {}))
+    flags = {
+        "batch_size": args.batch_size,
+        "learning_rate": args.lr,
+        "epochs": args.epochs,
+        "period": args.period,
+        "seed": args.seed,
+        "optimizer": args.optimizer,
+        "weight_decay": args.weight_decay,
+        "init_sigma": args.init_sigma,
+    }
+    config_table.update({k: v for k, v in flags.items() if v is not None})
+    if args.momentum is not None:
+        config_table["momentum"] = _none_or_float(args.momentum)
+    if args.no_shuffle:
+        config_table["shuffle"] = False
+    if args.no_decay:
+        config_table["schedule"] = "none"
+    elif args.decay_factor is not None or args.decay_after is not None:
+        sched = config_table.get("schedule")
+        sched = dict(sched) if isinstance(sched, dict) else {}
+        if args.decay_factor is not None:
+            sched["factor"] = args.decay_factor
+        if args.decay_after is not None:
+            sched["after_epoch"] = args.decay_after
+        config_table["schedule"] = sched
+    data_flags = {"n_samples": args.n_samples, "noise": args.noise, "seed": args.data_seed}
+    data_table.update({k: v for k, v in data_flags.items() if v is not None})
+    try:
+        config = ml.sweep.config_from_mapping(config_table)
+        spec = ml.sweep.data_spec_from_mapping(data_table)
+    except (TypeError, ValueError) as err:
+        raise CliError(str(err)) from err
+    if not isinstance(spec, ml.sweep.LinearRegressionSpec):  # pragma: no cover - only spec today
+        raise CliError("data must describe make_linear_regression")
+    return config, spec
+
+
+def _save(ax: Any, path: str) -> None:
+    fig = ax.get_figure(root=True) if hasattr(ax, "get_figure") else None
+    if fig is None:  # pragma: no cover - an Axes always has a figure
+        raise CliError("nothing to save")
+    fig.savefig(path, dpi=120)
+
+
+def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
+    """Train one config; print the chapter's lines; write the loss plot."""
+    config, spec = _run_config(args)
+    data = spec.build()
+    if config.batch_size > data.n_samples:
+        raise CliError(
+            f"batch_size must be in [1, {data.n_samples}] (the number of examples), got {config.batch_size}"
+        )
+
+    def report(info: ml.EpochInfo) -> None:
+        print(
+            "Batch size %d, Learning rate %f, Epoch %d, loss %.4e"
+            % (config.batch_size, info.learning_rate, info.epoch, info.loss),
+            file=out,
+        )
+
+    result = ml.train(config, data, callback=report)
+    if result.weight is not None and result.bias is not None:
+        w = np.array2string(np.reshape(result.weight, (1, -1)), precision=4)
+        print("w:", w, "b:", f"{result.bias[0]:.4f}", "\n", file=out)
+    if result.diverged:
+        print(f"diverged: {result.message}", file=out)
+    ax = ml.viz.plot_loss(result)
+    lr = "schedule" if callable(config.learning_rate) else f"{config.learning_rate:g}"
+    ax.set_title(f"batch {config.batch_size}, lr {lr}, momentum {config.momentum}")
+    _save(ax, args.out)
+    print(f"wrote {args.out} ({result.wall_time:.2f} s of training)", file=out)
+    return 1 if result.diverged else 0
+
+
+# --------------------------------------------------------------------------------------- sweep
+
+
+class _Bar:
+    """A tqdm progress bar when tqdm is installed, else a line every 10 %."""
+
+    def __init__(self, stream: TextIO, enabled: bool) -> None:
+        self._stream = stream
+        self._enabled = enabled
+        self._bar: Any = None
+        self._last = -1
+
+    def __call__(self, p: ml.sweep.SweepProgress) -> None:
+        if not self._enabled:
+            return
+        if self._bar is None:
+            if p.total == 0:
+                return
+            try:
+                from tqdm import tqdm
+            except ImportError:
+                self._bar = False
+            else:
+                self._bar = tqdm(total=p.total, file=self._stream, unit="run", dynamic_ncols=True)
+        if self._bar is False:
+            tenth = (10 * p.completed) // max(p.total, 1)
+            if tenth != self._last:
+                self._last = tenth
+                print(f"{p.completed}/{p.total} runs", file=self._stream, flush=True)
+            return
+        if p.key:
+            self._bar.update(1)
+            if p.status != "done":
+                self._bar.set_postfix_str(f"last: {p.status}", refresh=False)
+
+    def close(self) -> None:
+        if self._bar:
+            self._bar.close()
+
+
+def _executor(args: argparse.Namespace) -> ml.sweep.Executor:
+    if args.scheduler is not None:
+        try:
+            return ml.sweep.DaskExecutor(address=args.scheduler, timeout=args.connect_timeout)
+        except ImportError as err:
+            raise CliError(str(err)) from err
+        except OSError as err:
+            raise CliError(f"cannot reach the Dask scheduler at {args.scheduler!r}: {err}") from err
+    if args.workers is not None and args.workers > 1:
+        return ml.sweep.PoolExecutor(args.workers, log_level=logging.ERROR)
+    return ml.sweep.InProcessExecutor()
+
+
+def cmd_sweep(args: argparse.Namespace, out: TextIO) -> int:
+    """Run a TOML sweep spec into a store, resumably."""
+    doc = _load_toml(args.spec)
+    try:
+        spec = ml.sweep.SweepSpec.from_mapping(doc)
+    except (TypeError, ValueError) as err:
+        raise CliError(f"{args.spec}: {err}") from err
+    if args.workers is not None and args.workers < 1:
+        raise CliError(f"--workers must be an integer >= 1, got {args.workers}")
+    logging.getLogger("momentumlab").setLevel(logging.ERROR)  # divergence is in the store
+    bar = _Bar(sys.stderr, enabled=not args.no_progress)
+    with _executor(args) as executor:
+        try:
+            summary = ml.sweep.run_sweep(
+                spec.points,
+                spec.data,
+                args.store,
+                executor=executor,
+                chunk_size=args.chunk_size,
+                retry_failed=not args.keep_failed,
+                progress=bar,
+            )
+        except (TypeError, ValueError) as err:
+            raise CliError(f"{args.spec}: {err}") from err
+        finally:
+            bar.close()
+    print(
+        f"{summary.n_points} points, {summary.n_runs} runs: {summary.n_skipped} already in the store, "
+        f"{summary.n_done} done, {summary.n_diverged} diverged, {summary.n_failed} failed "
+        f"({summary.wall_time:.1f} s, {summary.executor}) -> {args.store}",
+        file=out,
+    )
+    return 0
+
+
+# -------------------------------------------------------------------------------------- report
+
+
+def _varying(rows: Sequence[ml.sweep.Row]) -> list[str]:
+    """Config columns whose value differs between rows, in config order."""
+    tables = [r.fields() for r in rows]
+    names = list(tables[0]) if tables else []
+    return [n for n in names if len({repr(t.get(n)) for t in tables}) > 1]
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}" if math.isfinite(value) else str(value)
+    return str(value)
+
+
+def _print_table(rows: Sequence[ml.sweep.Row], fields: Sequence[str], out: TextIO) -> None:
+    header = ["#", "key", "status", "final_loss", "time_s", *fields]
+    lines = [header]
+    for i, r in enumerate(rows, 1):
+        lines.append(
+            [
+                str(i),
+                r.key[:12],
+                r.status,
+                f"{r.final_loss:.4e}",
+                f"{r.wall_time:.2f}",
+                *(_fmt(r.fields().get(f)) for f in fields),
+            ]
+        )
+    widths = [max(len(line[j]) for line in lines) for j in range(len(header))]
+    for line in lines:
+        print("  ".join(cell.rjust(w) for cell, w in zip(line, widths, strict=True)), file=out)
+
+
+def _figure(width: float = 6.0, height: float = 4.0) -> Any:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def _plot_curves(rows: Sequence[ml.sweep.Row], fields: Sequence[str]) -> Any:
+    """Loss curves of chosen runs (private: the viz layer knows nothing of the store)."""
+    viz: Any = ml.viz
+    results = [r.to_result() for r in rows]
+    labels = [
+        r.key[:8] + (" " + ", ".join(f"{f}={_fmt(r.fields().get(f))}" for f in fields) if fields else "")
+        for r in rows
+    ]
+    if hasattr(viz, "plot_losses"):
+        try:
+            return viz.plot_losses(results, labels=labels)
+        except TypeError:
+            pass  # another signature: draw it ourselves
+    ax = _figure().add_subplot()
+    for res, label in zip(results, labels, strict=True):
+        ml.viz.plot_loss(res, ax=ax, label=label)
+    ax.set_title("")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def heatmap_grid(
+    rows: Sequence[ml.sweep.Row], field_x: str, field_y: str, agg: str
+) -> tuple[list[Any], list[Any], Any]:
+    """``(xs, ys, Z)``: the aggregated final loss of finished runs at each (x, y) cell.
+
+    Diverged and failed runs count as non-finite; a cell with no finite run is ``nan``.
+    """
+    reducers: dict[str, Callable[[Any], float]] = {
+        "median": np.median, "mean": np.mean, "min": np.min, "max": np.max,
+    }  # fmt: skip
+    xs = sorted({r.value(field_x) for r in rows}, key=_order)
+    ys = sorted({r.value(field_y) for r in rows}, key=_order)
+    Z = np.full((len(ys), len(xs)), np.nan)
+    for j, yv in enumerate(ys):
+        for i, xv in enumerate(xs):
+            vals = [
+                r.final_loss
+                for r in rows
+                if r.value(field_x) == xv and r.value(field_y) == yv and r.status == "done"
+            ]
+            vals = [v for v in vals if math.isfinite(v)]
+            if vals:
+                Z[j, i] = float(reducers[agg](np.asarray(vals)))
+    return xs, ys, Z
+
+
+def _order(v: Any) -> tuple[int, Any]:
+    return (0, v) if isinstance(v, (int, float)) and not isinstance(v, bool) else (1, repr(v))
+
+
+def _numeric(values: Sequence[Any]) -> bool:
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+
+
+def _plot_heatmap(rows: Sequence[ml.sweep.Row], field_x: str, field_y: str, agg: str) -> Any:
+    """Heatmap of the final loss over two fields: ``ml.viz.plot_sweep`` for numeric fields,
+    else a small drawing of its own (categorical axes such as ``optimizer``)."""
+    xs, ys, Z = heatmap_grid(rows, field_x, field_y, agg)
+    if _numeric(xs) and _numeric(ys):
+        ax = ml.viz.plot_sweep(
+            Z, x=field_x, y=field_y, x_values=[float(v) for v in xs], y_values=[float(v) for v in ys]
+        )
+        ax.set_title(f"{agg} final loss over {len(rows)} runs", fontsize="small")
+        return ax
+    ax = _figure(1.2 + 0.55 * max(len(xs), 4), 1.0 + 0.45 * max(len(ys), 4)).add_subplot()
+    logz = np.log10(np.where(Z > 0, Z, np.nan))
+    masked = np.ma.masked_invalid(logz)  # type: ignore[no-untyped-call]
+    im = ax.imshow(masked, origin="lower", aspect="auto", cmap="viridis")
+    bad_j, bad_i = np.nonzero(~np.isfinite(logz))
+    ax.plot(bad_i, bad_j, "x", color="red", markersize=8)
+    if len(xs) * len(ys) <= 400:
+        for j in range(len(ys)):
+            for i in range(len(xs)):
+                if np.isfinite(logz[j, i]):
+                    light = im.norm(logz[j, i]) > 0.6
+                    color = "black" if light else "white"
+                    ax.text(i, j, f"{Z[j, i]:.1e}", ha="center", va="center", fontsize=6, color=color)
+    ax.set_xticks(range(len(xs)), [_fmt(v) for v in xs], rotation=45, fontsize="small")
+    ax.set_yticks(range(len(ys)), [_fmt(v) for v in ys], fontsize="small")
+    ax.set_xlabel(field_x)
+    ax.set_ylabel(field_y)
+    note = " (x: no finished run)" if bad_i.size else ""
+    ax.set_title(f"{agg} final loss over {len(rows)} runs{note}", fontsize="small")
+    ax.get_figure(root=True).colorbar(im, ax=ax, label="log10 final loss")
+    return ax
+
+
+def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
+    """Print the best runs; optionally draw loss curves and a heatmap; export."""
+    try:
+        store = ml.sweep.Store(args.store, create=False)
+    except (FileNotFoundError, ValueError) as err:
+        raise CliError(str(err)) from err
+    with store:
+        rows = store.rows()
+        if not rows:
+            print(f"{args.store}: no runs", file=out)
+            return 0
+        counts = {s: sum(r.status == s for r in rows) for s in ("done", "diverged", "failed")}
+        print(
+            f"{args.store}: {len(rows)} runs ({counts['done']} done, {counts['diverged']} diverged, "
+            f"{counts['failed']} failed)",
+            file=out,
+        )
+        fields = _varying(rows)
+        best = [r for r in rows if r.status == "done"][: args.top]
+        if best:
+            print(f"best {len(best)} by final loss:", file=out)
+            _print_table(best, fields, out)
+        failed = [r for r in rows if r.status == "failed"]
+        if failed:
+            print(f"failed runs (first {min(3, len(failed))}):", file=out)
+            for r in failed[:3]:
+                print(f"  {r.key[:12]}: {(r.error or '').splitlines()[0]}", file=out)
+        if args.curves:
+            try:
+                chosen = [store.get(k) for k in args.curves]
+                ax = _plot_curves(chosen, fields)
+            except (KeyError, ValueError) as err:
+                raise CliError(str(err.args[0]) if err.args else str(err)) from err
+            _save(ax, args.curves_out)
+            print(f"wrote {args.curves_out}", file=out)
+        if args.heatmap:
+            for f in args.heatmap:
+                try:
+                    ml.sweep.check_field(f)
+                except ValueError as err:
+                    raise CliError(f"--heatmap: {err}") from err
+            ax = _plot_heatmap(rows, args.heatmap[0], args.heatmap[1], args.agg)
+            _save(ax, args.heatmap_out)
+            print(f"wrote {args.heatmap_out}", file=out)
+        if args.csv:
+            store.to_csv(args.csv)
+            print(f"wrote {args.csv}", file=out)
+        if args.json:
+            store.to_json(args.json)
+            print(f"wrote {args.json}", file=out)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------- main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``momentumlab`` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="momentumlab", description="Run, sweep and report optimizer experiments (MXNet Gluon)."
+    )
+    parser.add_argument("--version", action="version", version=f"momentumlab {ml.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="train one config and plot its loss")
+    run.add_argument("--config", metavar="FILE.toml", help="TOML with [config] and [data] tables")
+    run.add_argument("--batch-size", type=int)
+    run.add_argument("--lr", type=float, help="learning rate")
+    run.add_argument("--momentum", help="momentum in [0, 1), or 'none'")
+    run.add_argument("--epochs", type=int)
+    run.add_argument("--period", type=int, help="record the loss every PERIOD examples")
+    run.add_argument("--seed", type=int, help="seed of the initial weights and shuffling")
+    run.add_argument("--optimizer", help="an MXNet optimizer name (default sgd)")
+    run.add_argument("--weight-decay", type=float)
+    run.add_argument("--init-sigma", type=float)
+    run.add_argument("--decay-factor", type=float, help="per-epoch learning-rate factor")
+    run.add_argument("--decay-after", type=int, help="last epoch at the base learning rate")
+    run.add_argument("--no-decay", action="store_true", help="no per-epoch decay")
+    run.add_argument("--no-shuffle", action="store_true")
+    run.add_argument("--n-samples", type=int, help="examples of the synthetic data")
+    run.add_argument("--noise", type=float, help="label noise of the synthetic data")
+    run.add_argument("--data-seed", type=int, help="seed of the synthetic data (default 0)")
+    run.add_argument("--out", default="loss.png", help="PNG of the loss curve (default loss.png)")
+    run.set_defaults(func=cmd_run)
+
+    sw = sub.add_parser("sweep", help="run a TOML sweep spec into a SQLite store (resumable)")
+    sw.add_argument("spec", metavar="SPEC.toml")
+    sw.add_argument("--store", required=True, metavar="PATH", help="SQLite file (created if missing)")
+    where = sw.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, metavar="N", help="local worker processes")
+    where.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://127.0.0.1:8786")
+    sw.add_argument("--connect-timeout", type=float, default=30.0, help="seconds to reach the scheduler")
+    sw.add_argument(
+        "--chunk-size", type=int, default=None,
+        help="runs per worker call (default: batches of up to 32 for the vectorised engine, else 1)",
+    )  # fmt: skip
+    sw.add_argument("--keep-failed", action="store_true", help="do not rerun points stored as failed")
+    sw.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sw.set_defaults(func=cmd_sweep)
+
+    rep = sub.add_parser("report", help="best runs, loss curves, heatmaps and exports of a store")
+    rep.add_argument("--store", required=True, metavar="PATH")
+    rep.add_argument("--top", type=int, default=10, help="rows of the best-runs table (default 10)")
+    rep.add_argument("--curves", nargs="+", metavar="KEY", help="run keys (or unique prefixes) to plot")
+    rep.add_argument("--curves-out", default="curves.png", metavar="PNG")
+    rep.add_argument("--heatmap", nargs=2, metavar=("FIELD_X", "FIELD_Y"), help="final loss over two fields")
+    rep.add_argument("--heatmap-out", default="heatmap.png", metavar="PNG")
+    rep.add_argument("--agg", choices=("median", "mean", "min", "max"), default="median",
+                     help="how runs sharing a heatmap cell (e.g. seeds) are combined")  # fmt: skip
+    rep.add_argument("--csv", metavar="PATH", help="export the scalar columns as CSV")
+    rep.add_argument("--json", metavar="PATH", help="export every row with its history as JSON")
+    rep.set_defaults(func=cmd_report)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
+    """Entry point of the ``momentumlab`` command; returns the exit status.
+
+    Example:
+        >>> import io, momentumlab.cli
+        >>> momentumlab.cli.main(["report", "--store", "/nonexistent.sqlite"], out=io.StringIO())
+        2
+    """
+    stream = out if out is not None else sys.stdout
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "top", 1) < 1:
+        parser.error(f"--top must be an integer >= 1, got {args.top}")
+    chunk = getattr(args, "chunk_size", None)
+    if chunk is not None and chunk < 1:
+        parser.error(f"--chunk-size must be an integer >= 1, got {args.chunk_size}")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    try:
+        status: int = args.func(args, stream)
+    except CliError as err:
+        print(f"momentumlab {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    return status
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

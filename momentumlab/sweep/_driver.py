@@ -1,0 +1,229 @@
+"""The sweep driver: validates every point, skips finished runs, runs the rest, writes rows."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from momentumlab._src.checks import check_bool, check_int, check_type
+from momentumlab.runner import RunConfig, can_train_many
+from momentumlab.sweep._data import as_spec
+from momentumlab.sweep._executors import Executor, InProcessExecutor
+from momentumlab.sweep._keys import canonical_config, run_key
+from momentumlab.sweep._space import Point
+from momentumlab.sweep._store import Store
+from momentumlab.sweep._worker import DIVERGED, DONE, FAILED, Outcome, Task, failed
+
+
+@dataclass(frozen=True, kw_only=True)
+class SweepProgress:
+    """What the ``progress`` callback of :func:`run_sweep` receives (at the start and per row).
+
+    Attributes:
+        completed: runs stored by this call so far.
+        total: runs this call has to do (points not already finished in the store).
+        key: the key of the run just stored (``""`` in the first call, before any run).
+        status: its status (``""`` in the first call).
+        final_loss: its final loss (``nan`` when failed).
+    """
+
+    completed: int
+    total: int
+    key: str
+    status: str
+    final_loss: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class SweepSummary:
+    """What :func:`run_sweep` did.
+
+    Attributes:
+        keys: the run key of every point, in the order of the points.
+        n_runs: distinct runs among the points (equal configs share a run).
+        n_skipped: runs already finished in the store, not run again.
+        n_done, n_diverged, n_failed: outcomes of the runs done by this call.
+        wall_time: seconds spent in ``run_sweep``.
+        executor: the executor's name.
+    """
+
+    keys: tuple[str, ...]
+    n_runs: int
+    n_skipped: int
+    n_done: int
+    n_diverged: int
+    n_failed: int
+    wall_time: float
+    executor: str
+
+    @property
+    def n_points(self) -> int:
+        """Number of points given."""
+        return len(self.keys)
+
+
+def prepare(points: Sequence[Point | RunConfig], data: Any) -> tuple[Any, Any, list[Task]]:
+    """Validate every point against the data and key it, before anything runs.
+
+    Returns:
+        ``(spec, built_data, tasks)`` with one task per point, in order.
+
+    Raises:
+        ValueError: for a point the data cannot run (named by its index and changes).
+        TypeError: for a point that is not a Point/RunConfig or has no canonical form.
+    """
+    if isinstance(points, (Point, RunConfig)) or not isinstance(points, Sequence):
+        raise TypeError(f"points must be a sequence of Point or RunConfig, got {type(points).__name__}")
+    spec = as_spec(data)
+    built = data if not hasattr(data, "build") else spec.build()
+    description = built.description
+    tasks: list[Task] = []
+    for i, p in enumerate(points):
+        config = p.config if isinstance(p, Point) else p
+        check_type(f"points[{i}]", config, RunConfig, "a Point or RunConfig")
+        where = f"points[{i}]" + (f" ({dict(p.changes)})" if isinstance(p, Point) and p.changes else "")
+        if config.batch_size > built.n_samples:
+            raise ValueError(
+                f"{where}: batch_size must be in [1, {built.n_samples}] (the number of examples), "
+                f"got {config.batch_size}"
+            )
+        try:
+            key = run_key(config, description)
+        except (TypeError, ValueError) as err:
+            raise type(err)(f"{where}: {err}") from err
+        tasks.append(Task(key, config))
+    return spec, built, tasks
+
+
+#: Largest batch the default chunking gives the vectorised engine.
+AUTO_BATCH = 32
+
+
+def _chunks(todo: list[Task], size: int | None, data: Any) -> list[list[Task]]:
+    if size is not None:
+        return [todo[i : i + size] for i in range(0, len(todo), size)]
+    out: list[list[Task]] = []
+    for i in range(0, len(todo), AUTO_BATCH):
+        batch = todo[i : i + AUTO_BATCH]
+        if len(batch) > 1 and can_train_many([t.config for t in batch], data):
+            out.append(batch)
+        else:
+            out.extend([t] for t in batch)
+    return out
+
+
+def run_sweep(
+    points: Sequence[Point | RunConfig],
+    data: Any,
+    store: Store | str | os.PathLike[str],
+    *,
+    executor: Executor | None = None,
+    chunk_size: int | None = None,
+    retry_failed: bool = True,
+    progress: Callable[[SweepProgress], None] | None = None,
+) -> SweepSummary:
+    """Run every point not yet finished in ``store`` and store one row per run.
+
+    Every point is validated and keyed first (a bad one raises before anything runs). Runs
+    whose key is already stored as ``done`` or ``diverged`` are skipped, so calling this
+    again after an interruption finishes the sweep; ``failed`` runs are run again unless
+    ``retry_failed=False``. Outcomes are written as they arrive, each row in one
+    transaction, by this function only (executors never touch the store). A run that
+    diverges or raises is recorded and the sweep goes on.
+
+    Args:
+        points: :class:`Point` objects (from :func:`grid`, :func:`random_search`) or configs.
+        data: a data spec (:class:`LinearRegressionSpec`, :class:`ArraysSpec`) or a
+            ``LinearData`` (shipped to workers as arrays).
+        store: a :class:`Store` or a path (opened and closed here).
+        executor: where to run; ``None`` is :class:`InProcessExecutor`.
+        chunk_size: runs sent to a worker together, >= 1 (larger amortises per-call overhead
+            and gives the vectorised engine whole batches; a lost worker loses its chunk).
+            ``None`` (default): batches of up to :data:`AUTO_BATCH` runs that
+            :func:`momentumlab.can_train_many` accepts, every other run alone. Chunks are
+            formed here, never by the executor, so every executor gets the same ones.
+        retry_failed: run points whose stored status is ``failed`` again.
+        progress: called with a :class:`SweepProgress` once before the first run (with
+            ``completed=0`` and empty ``key``/``status``) and after every stored row.
+
+    Returns:
+        A :class:`SweepSummary`.
+
+    Example:
+        >>> import os, tempfile, momentumlab as ml
+        >>> base = ml.RunConfig(epochs=1, batch_size=100, period=100)
+        >>> points = ml.sweep.grid(base, {"learning_rate": [0.1, 0.5]}, seeds=[0, 1])
+        >>> spec = ml.sweep.LinearRegressionSpec(n_samples=200, seed=0)
+        >>> path = os.path.join(tempfile.mkdtemp(), "runs.sqlite")
+        >>> ml.sweep.run_sweep(points, spec, path).n_done
+        4
+        >>> ml.sweep.run_sweep(points, spec, path).n_skipped   # resumable: nothing left to do
+        4
+    """
+    start = time.perf_counter()
+    size = None if chunk_size is None else check_int("chunk_size", chunk_size, low=1)
+    retry = check_bool("retry_failed", retry_failed)
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be callable or None, got {progress!r}")
+    if executor is not None:
+        check_type("executor", executor, Executor, "an Executor or None")
+    spec, built, tasks = prepare(points, data)
+    description = dict(built.description)
+    unique: dict[str, Task] = {}
+    for t in tasks:
+        unique.setdefault(t.key, t)
+    canon = {k: canonical_config(t.config) for k, t in unique.items()}
+
+    own_store = not isinstance(store, Store)
+    st = Store(store) if not isinstance(store, Store) else store
+    counts = {DONE: 0, DIVERGED: 0, FAILED: 0}
+    try:
+        statuses = st.statuses()
+        finished = {k for k in unique if statuses.get(k) in (DONE, DIVERGED)}
+        if not retry:
+            finished |= {k for k in unique if statuses.get(k) == FAILED}
+        todo = [t for k, t in unique.items() if k not in finished]
+        chunks = _chunks(todo, size, built)
+        ex = executor if executor is not None else InProcessExecutor()
+        waiting = {t.key for t in todo}
+
+        def write(outcome: Outcome) -> None:
+            st.put(outcome, config=canon[outcome.key], data=description)
+            waiting.discard(outcome.key)
+            counts[outcome.status] += 1
+            if progress is not None:
+                progress(
+                    SweepProgress(
+                        completed=len(todo) - len(waiting),
+                        total=len(todo),
+                        key=outcome.key,
+                        status=outcome.status,
+                        final_loss=outcome.final_loss,
+                    )
+                )
+
+        if progress is not None:
+            progress(SweepProgress(completed=0, total=len(todo), key="", status="", final_loss=math.nan))
+        if chunks:
+            for outcome in ex.execute(chunks, spec, built):
+                if outcome.key in waiting:
+                    write(outcome)
+        for key in sorted(waiting):  # an executor that lost a run without saying why
+            write(failed(key, f"executor {ex.name} returned no outcome for this run"))
+    finally:
+        if own_store:
+            st.close()
+    return SweepSummary(
+        keys=tuple(t.key for t in tasks),
+        n_runs=len(unique),
+        n_skipped=len(finished),
+        n_done=counts[DONE],
+        n_diverged=counts[DIVERGED],
+        n_failed=counts[FAILED],
+        wall_time=time.perf_counter() - start,
+        executor=(executor.name if executor is not None else InProcessExecutor.name),
+    )
