@@ -33,28 +33,35 @@ def test_sweep_stores_one_row_per_point_and_resumes(tmp_path: Path) -> None:
 
 def test_diverging_and_raising_points_are_recorded_and_the_sweep_goes_on(tmp_path: Path) -> None:
     base = dataclasses.replace(TINY, batch_size=10, period=10)
-    # MXNet itself raises for a clip_gradient it cannot parse: a real failing run
+    # GroupAdaGrad needs 2-D parameters; the linear net's bias is 1-D, so this run fails
+    # inside train (when the trainer is built) although its config is valid.
     points = ml.sweep.grid(base, {"learning_rate": [0.1, 50.0]}) + ml.sweep.grid(
-        base, {"hyperparameters.clip_gradient": ["abc"]}
+        dataclasses.replace(base, momentum=None), {"optimizer": ["groupadagrad"]}
     )
     path = tmp_path / "s.sqlite"
     summary = ml.sweep.run_sweep(points, TINY_DATA, path)
     assert (summary.n_done, summary.n_diverged, summary.n_failed) == (1, 1, 1)
     with ml.sweep.Store(path) as store:
-        by = {(r.value("learning_rate"), r.value("hyperparameters.clip_gradient")): r for r in store.rows()}
-    assert by[(50.0, None)].status == "diverged"
-    assert not np.isfinite(by[(50.0, None)].final_loss)
-    assert by[(50.0, None)].losses.size > 0
-    assert by[(0.1, None)].status == "done"
-    err = by[(0.2, "abc")].error
-    assert by[(0.2, "abc")].status == "failed"
+        by = {(r.value("learning_rate"), r.value("optimizer")): r for r in store.rows()}
+    assert by[(50.0, "sgd")].status == "diverged"
+    assert not np.isfinite(by[(50.0, "sgd")].final_loss)
+    assert by[(50.0, "sgd")].losses.size > 0
+    assert by[(0.1, "sgd")].status == "done"
+    err = by[(0.2, "groupadagrad")].error
+    assert by[(0.2, "groupadagrad")].status == "failed"
     assert err is not None
-    assert "clip_gradient" in err
+    assert "groupadagrad" in err
+    assert "2-D" in err
     # failed points run again on resume (and fail again), finished ones are skipped
     again = ml.sweep.run_sweep(points, TINY_DATA, path)
     assert (again.n_skipped, again.n_failed) == (2, 1)
     kept = ml.sweep.run_sweep(points, TINY_DATA, path, retry_failed=False)
     assert (kept.n_skipped, kept.n_failed) == (3, 0)
+
+
+def test_a_hyperparameter_mxnet_cannot_parse_fails_before_anything_runs() -> None:
+    with pytest.raises(TypeError, match=r"hyperparameters.clip_gradient='abc'.*must be a real number"):
+        ml.sweep.grid(TINY, {"hyperparameters.clip_gradient": ["abc"]})
 
 
 def test_nothing_runs_when_a_point_is_invalid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
