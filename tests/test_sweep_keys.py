@@ -99,3 +99,24 @@ def test_hyperparameters_roundtrip() -> None:
 def test_description_must_be_json() -> None:
     with pytest.raises(TypeError, match="description must hold finite JSON values"):
         ml.sweep.run_key(ml.RunConfig(), {"x": float("nan")})
+
+
+def test_plateau_is_part_of_the_key_and_round_trips() -> None:
+    a = ml.RunConfig(plateau=ml.optim.ReduceOnPlateau(factor=0.5))
+    b = ml.RunConfig(plateau=ml.optim.ReduceOnPlateau(factor=0.2))
+    desc = {"data": "x"}
+    assert ml.sweep.run_key(a, desc) != ml.sweep.run_key(b, desc)
+    assert ml.sweep.run_key(a, desc) != ml.sweep.run_key(ml.RunConfig(), desc)
+    assert ml.sweep.config_from_canonical(ml.sweep.canonical_config(a)) == a
+    (p,) = ml.sweep.grid(a, {"plateau.patience": [3]})
+    assert p.config.plateau == ml.optim.ReduceOnPlateau(factor=0.5, patience=3)
+    with pytest.raises(ValueError, match=r"plateau\.patience cannot be swept when the plateau is None"):
+        ml.sweep.grid(ml.RunConfig(), {"plateau.patience": [3]})
+    with pytest.raises(ValueError, match=r"unknown field 'plateau\.pat'; plateau fields are"):
+        ml.sweep.check_field("plateau.pat")
+
+
+def test_a_momentum_schedule_has_no_key() -> None:
+    cfg = ml.RunConfig(momentum=ml.optim.PerEpoch(ml.optim.constant_schedule(0.9)))
+    with pytest.raises(TypeError, match=r"momentum must be a float for sweeps and run keys"):
+        ml.sweep.run_key(cfg, {"data": "x"})

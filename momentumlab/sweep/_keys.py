@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from momentumlab.optim import EpochDecay
+from momentumlab.optim import EpochDecay, ReduceOnPlateau
 from momentumlab.runner import RunConfig
 
 #: Version of the canonical form; part of every key, so a change of form never reuses old keys.
@@ -89,12 +89,14 @@ def canonical_config(config: RunConfig) -> dict[str, Any]:
     """
     if not isinstance(config, RunConfig):
         raise TypeError(f"config must be a RunConfig, got {type(config).__name__}")
-    if callable(config.learning_rate):
-        raise TypeError(
-            "learning_rate must be a float for sweeps and run keys (a callable schedule has no "
-            f"canonical description), got {config.learning_rate!r}; use RunConfig.schedule "
-            "(an EpochDecay) instead"
-        )
+    for name in ("learning_rate", "momentum"):
+        value = getattr(config, name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+            raise TypeError(
+                f"{name} must be a float for sweeps and run keys (a callable schedule has no "
+                f"canonical description), got {value!r}; sweep a float (and RunConfig.schedule, "
+                "an EpochDecay, or RunConfig.plateau) instead"
+            )
     hints = _hints(RunConfig)
     out: dict[str, Any] = {}
     for f in dataclasses.fields(RunConfig):
@@ -107,6 +109,12 @@ def canonical_config(config: RunConfig) -> dict[str, Any]:
                 if _SCHEDULES.get(kind) is not type(value):
                     raise TypeError(f"schedule must be one of {sorted(_SCHEDULES)} or None, got {value!r}")
                 out[f.name] = {"__type__": kind, **_dataclass_fields("schedule", value)}
+        elif f.name == "plateau":
+            out[f.name] = (
+                None
+                if value is None
+                else {"__type__": type(value).__name__, **_dataclass_fields("plateau", value)}
+            )
         elif f.name == "hyperparameters":
             out[f.name] = [[str(k), _scalar(f"hyperparameters[{k!r}]", v)] for k, v in value]
         else:
@@ -146,6 +154,8 @@ def config_from_canonical(values: Mapping[str, Any]) -> RunConfig:
             raise ValueError(f"config has unknown field {key!r}; valid fields are {sorted(names)}")
         if key == "schedule" and value is not None:
             value = schedule_from_mapping(value)
+        elif key == "plateau" and isinstance(value, Mapping):
+            value = _plateau_from_mapping(value)
         elif key == "hyperparameters" and isinstance(value, list):
             value = tuple(tuple(pair) if isinstance(pair, list) else pair for pair in value)
         kwargs[key] = value
@@ -175,6 +185,18 @@ def schedule_from_mapping(value: Any) -> EpochDecay:
             raise ValueError(f"schedule has unknown field {key!r}; valid fields are {valid}")
     out: EpochDecay = cls(**fields)
     return out
+
+
+def _plateau_from_mapping(value: Mapping[str, Any]) -> ReduceOnPlateau:
+    fields = dict(value)
+    kind = fields.pop("__type__", "ReduceOnPlateau")
+    if kind != "ReduceOnPlateau":
+        raise ValueError(f"plateau.__type__ must be 'ReduceOnPlateau', got {kind!r}")
+    valid = [f.name for f in dataclasses.fields(ReduceOnPlateau)]
+    for key in fields:
+        if key not in valid:
+            raise ValueError(f"plateau has unknown field {key!r}; valid fields are {valid}")
+    return ReduceOnPlateau(**fields)
 
 
 def canonical_json(value: Any) -> str:

@@ -12,11 +12,12 @@ from typing import Any
 import numpy as np
 
 from momentumlab._src.checks import check_bool, check_float, check_int, check_type
-from momentumlab.optim import EpochDecay
+from momentumlab.optim import EpochDecay, ReduceOnPlateau
 from momentumlab.runner import RunConfig
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(RunConfig))
-_SCHEDULE_FIELDS = tuple(f.name for f in dataclasses.fields(EpochDecay))
+# Config fields that hold a frozen dataclass whose own fields can be swept (``schedule.factor``).
+_NESTED: dict[str, type[Any]] = {"schedule": EpochDecay, "plateau": ReduceOnPlateau}
 
 
 def check_field(name: Any) -> str:
@@ -37,15 +38,16 @@ def check_field(name: Any) -> str:
     if not isinstance(name, str):
         raise TypeError(f"sweep field must be a str, got {name!r}")
     head, _, rest = name.partition(".")
-    allowed = "sweep field must be a RunConfig field (or schedule.FIELD / hyperparameters.NAME)"
+    allowed = (
+        "sweep field must be a RunConfig field (or schedule.FIELD / plateau.FIELD / hyperparameters.NAME)"
+    )
     if head not in _FIELDS:
         raise ValueError(f"{allowed}; unknown field {name!r}; valid fields are {sorted(_FIELDS)}")
     if rest:
-        if head == "schedule":
-            if rest not in _SCHEDULE_FIELDS:
-                raise ValueError(
-                    f"{allowed}; unknown field {name!r}; schedule fields are {list(_SCHEDULE_FIELDS)}"
-                )
+        if head in _NESTED:
+            sub = [f.name for f in dataclasses.fields(_NESTED[head])]
+            if rest not in sub:
+                raise ValueError(f"{allowed}; unknown field {name!r}; {head} fields are {sub}")
         elif head != "hyperparameters" or "." in rest:
             raise ValueError(f"{allowed}; field {head!r} has no sub-field, got {name!r}")
     return name
@@ -97,16 +99,18 @@ def apply_changes(base: RunConfig, changes: Mapping[str, Any]) -> RunConfig:
         else:
             top[head] = value
     try:
-        if "schedule" in nested:
-            sched = top.get("schedule", base.schedule)
-            if sched is None:
-                fields = sorted(f"schedule.{k}" for k in nested["schedule"])
+        for head, cls in _NESTED.items():
+            if head not in nested:
+                continue
+            inner = top.get(head, getattr(base, head))
+            if inner is None:
+                fields = sorted(f"{head}.{k}" for k in nested[head])
                 raise ValueError(
-                    f"{fields[0]} cannot be swept when the schedule is None; give the base config "
-                    "a schedule (an EpochDecay)"
+                    f"{fields[0]} cannot be swept when the {head} is None; give the base config "
+                    f"a {head} (a {cls.__name__})"
                 )
-            check_type("schedule", sched, EpochDecay, "an EpochDecay or None")
-            top["schedule"] = dataclasses.replace(sched, **nested["schedule"])
+            check_type(head, inner, cls, f"a {cls.__name__} or None")
+            top[head] = dataclasses.replace(inner, **nested[head])
         if "hyperparameters" in nested:
             hyper = dict(top.get("hyperparameters", base.hyperparameters))
             hyper.update(nested["hyperparameters"])
