@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import mxnet as mx
@@ -12,11 +11,12 @@ import numpy as np
 
 from momentumlab._src.checks import as_generator, check_float, check_int, check_type
 from momentumlab._src.types import Array, Seed
+from momentumlab.data._arrays import ArrayData, _to_numpy, array_digest, check_arrays
 
 
 @dataclass(frozen=True, eq=False)
-class LinearData:
-    """A regression data set held as float32 MXNet arrays, with its ground truth when known.
+class LinearData(ArrayData):
+    """A regression data set (an :class:`ArrayData`) with its ground truth when known.
 
     Attributes:
         features: ``(n_samples, n_features)`` float32 ``mx.nd.NDArray``.
@@ -24,7 +24,7 @@ class LinearData:
         true_weight: ``(n_outputs, n_features)`` weights that generated the labels, or ``None``.
         true_bias: ``(n_outputs,)`` bias that generated the labels, or ``None``.
         noise: standard deviation of the label noise (``nan`` when unknown).
-        description: a canonical, JSON-friendly description (used for run keys).
+        description: a canonical, JSON-friendly description (used for run keys; keyword-only).
 
     Example:
         >>> import momentumlab as ml
@@ -33,52 +33,14 @@ class LinearData:
         ((8, 2), (8,), [[2.0, -3.4]])
     """
 
-    features: mx.nd.NDArray
-    labels: mx.nd.NDArray
     true_weight: Array | None = None
     true_bias: Array | None = None
     noise: float = float("nan")
-    description: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def n_samples(self) -> int:
-        """Number of examples."""
-        return int(self.features.shape[0])
-
-    @property
-    def n_features(self) -> int:
-        """Number of input features."""
-        return int(self.features.shape[1])
-
-    @property
-    def n_outputs(self) -> int:
-        """Number of regression targets (1 for a 1-D label vector)."""
-        return 1 if self.labels.ndim == 1 else int(self.labels.shape[1])
-
-    @property
-    def dataset(self) -> mx.gluon.data.ArrayDataset:
-        """A Gluon ``ArrayDataset`` view of ``(features, labels)`` (no copy)."""
-        return mx.gluon.data.ArrayDataset(self.features, self.labels)
-
-    def numpy(self) -> tuple[Array, Array]:
-        """Return ``(features, labels)`` as float32 NumPy arrays (a copy).
-
-        Example:
-            >>> import momentumlab as ml
-            >>> X, y = ml.data.make_linear_regression(n_samples=4, seed=0).numpy()
-            >>> X.dtype, y.shape
-            (dtype('float32'), (4,))
-        """
-        return self.features.asnumpy(), self.labels.asnumpy()
-
-    def __len__(self) -> int:
-        return self.n_samples
-
-    def __repr__(self) -> str:
-        return (
-            f"LinearData(n_samples={self.n_samples}, n_features={self.n_features}, "
-            f"n_outputs={self.n_outputs}, description={self.description!r})"
-        )
+    def __post_init__(self) -> None:
+        if self.n_classes is not None:
+            raise ValueError(f"n_classes must be None for regression data, got {self.n_classes!r}")
+        super().__post_init__()
 
 
 def make_linear_regression(
@@ -162,14 +124,6 @@ def make_linear_regression(
     )
 
 
-def _to_numpy(name: str, value: Any) -> Array:
-    if isinstance(value, mx.nd.NDArray):
-        return np.asarray(value.asnumpy())
-    if isinstance(value, np.ndarray):
-        return value
-    raise TypeError(f"{name} must be a numpy.ndarray or mxnet.nd.NDArray, got {type(value).__name__}")
-
-
 def from_arrays(
     features: Array | mx.nd.NDArray,
     labels: Array | mx.nd.NDArray,
@@ -205,34 +159,15 @@ def from_arrays(
     for label, arr in (("features", X), ("labels", y)):
         if not np.issubdtype(arr.dtype, np.floating):
             raise TypeError(f"{label} must have a floating dtype (float16/32/64), got {arr.dtype}")
-    if X.ndim != 2:
-        raise ValueError(f"features must be 2-D (n_samples, n_features), got shape {X.shape}")
-    if y.ndim not in (1, 2):
-        raise ValueError(
-            f"labels must be 1-D (n_samples,) or 2-D (n_samples, n_outputs), got shape {y.shape}"
-        )
-    if X.shape[0] < 1 or X.shape[1] < 1:
-        raise ValueError(f"features must have at least 1 sample and 1 feature, got shape {X.shape}")
-    if y.shape[0] != X.shape[0]:
-        raise ValueError(f"labels must have the same length as features ({X.shape[0]}), got {y.shape[0]}")
-    if y.ndim == 2 and y.shape[1] < 1:
-        raise ValueError(f"labels must have at least 1 output column, got shape {y.shape}")
-    for label, arr in (("features", X), ("labels", y)):
-        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
-        if bad:
-            raise ValueError(f"{label} must be finite, got {bad} NaN/inf value(s)")
+    check_arrays(X, y)
     X32 = np.ascontiguousarray(X, dtype=np.float32)
     y32 = np.ascontiguousarray(y, dtype=np.float32)
-    digest = hashlib.sha256()
-    digest.update(repr((X32.shape, y32.shape)).encode())
-    digest.update(X32.tobytes())
-    digest.update(y32.tobytes())
     if name is not None:
         check_type("name", name, str, "a str or None")
     description: dict[str, Any] = {
         "generator": "from_arrays",
         "name": name,
-        "sha256": digest.hexdigest(),
+        "sha256": array_digest(X32, y32),
     }
     return LinearData(
         features=mx.nd.array(X32, dtype="float32"),

@@ -181,6 +181,15 @@ def init_normal(
     s = check_float("sigma", sigma, low=0.0)
     b0 = check_float("bias", bias)
     rng = as_generator(seed)
+
+    def draw(shape: tuple[int, ...]) -> Array:
+        return s * rng.standard_normal(shape)
+
+    init_weights(net, draw, bias=b0)
+
+
+def init_weights(net: mx.gluon.Block, draw: Any, *, bias: float = 0.0) -> None:
+    """Write ``draw(shape)`` into every weight, ``bias`` into every bias, 0 elsewhere (in place)."""
     for name, p in net.collect_params().items():
         shape = p.shape
         if shape is None or any(int(k) <= 0 for k in shape):
@@ -189,9 +198,9 @@ def init_normal(
                 "give the input size (e.g. in_units) when building the net"
             )
         if name.endswith("weight"):
-            value = (s * rng.standard_normal(shape)).astype(np.float32)
+            value = np.asarray(draw(tuple(int(k) for k in shape)), dtype=np.float32)
         elif name.endswith("bias"):
-            value = np.full(shape, b0, dtype=np.float32)
+            value = np.full(shape, bias, dtype=np.float32)
         else:
             value = np.zeros(shape, dtype=np.float32)
         if p._data is None:

@@ -10,9 +10,9 @@ from typing import Any
 import mxnet as mx
 import numpy as np
 
-from momentumlab._src.checks import check_choice, check_type
+from momentumlab._src.checks import check_choice, check_int, check_type
 from momentumlab._src.types import Array
-from momentumlab.data import LinearData
+from momentumlab.data import ArrayData, LinearData
 from momentumlab.models import LinearRegressor
 
 #: Held-out metrics the runner computes on the device at every record:
@@ -31,8 +31,10 @@ class Problem:
 
     Attributes:
         name: short identifier (used by sweeps, the CLI and run keys).
-        data: the training split (features and labels as float32 MXNet arrays).
-        heldout: the held-out split, or ``None``.
+        data: the training split, an :class:`momentumlab.data.ArrayData` (features and
+            labels as float32 MXNet arrays, validated when built).
+        heldout: the held-out split (same features, outputs and classes as ``data``), or
+            ``None``.
         make_net: builds a fresh Gluon net for this problem (uninitialised is fine).
         make_loss: builds the Gluon loss.
         metric: one of :data:`METRICS` evaluated on ``heldout`` at every record, or ``None``.
@@ -42,6 +44,10 @@ class Problem:
         optimum: the optimal parameters by name (as :func:`momentumlab.models.get_params`
             names them) where known, else ``None``.
         optimal_loss: the optimal training loss where known, else ``None``.
+        output_size: the number of outputs per example the net must give (checked by
+            ``train`` before training), or ``None`` to check only that the loss fits.
+        settings: suggested :class:`momentumlab.RunConfig` keywords (JSON-friendly) with
+            which the problem is known to train well: ``ml.RunConfig(**problem.settings)``.
         description: canonical JSON-friendly description (for run keys).
 
     Example:
@@ -54,28 +60,35 @@ class Problem:
     """
 
     name: str
-    data: LinearData
+    data: ArrayData
     make_net: Callable[[], mx.gluon.Block]
     make_loss: Callable[[], mx.gluon.loss.Loss]
-    heldout: LinearData | None = None
+    heldout: ArrayData | None = None
     metric: str | None = None
     init_params: Initializer | None = None
     optimum: dict[str, Array] | None = None
     optimal_loss: float | None = None
+    output_size: int | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
     description: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_type("name", self.name, str, "a str")
         if not self.name:
             raise ValueError("name must be a non-empty str, got ''")
-        check_type("data", self.data, LinearData, "a momentumlab.data.LinearData")
+        check_type("data", self.data, ArrayData, "a momentumlab.data.ArrayData")
         if self.heldout is not None:
-            check_type("heldout", self.heldout, LinearData, "a momentumlab.data.LinearData or None")
-            if self.heldout.n_features != self.data.n_features:
-                raise ValueError(
-                    f"heldout must have {self.data.n_features} features like data, "
-                    f"got {self.heldout.n_features}"
-                )
+            check_type("heldout", self.heldout, ArrayData, "a momentumlab.data.ArrayData or None")
+            for attr in ("n_features", "n_outputs", "n_classes"):
+                want, got = getattr(self.data, attr), getattr(self.heldout, attr)
+                if want != got:
+                    raise ValueError(f"heldout must have {attr}={want} like data, got {got}")
+        if self.output_size is not None:
+            check_int("output_size", self.output_size, low=1)
+        check_type("settings", self.settings, dict, "a dict of RunConfig keywords")
+        check_type("description", self.description, dict, "a dict")
+        if self.optimum is not None:
+            check_type("optimum", self.optimum, dict, "a dict of parameter arrays or None")
         for attr in ("make_net", "make_loss"):
             if not callable(getattr(self, attr)):
                 raise TypeError(f"{attr} must be callable, got {getattr(self, attr)!r}")
@@ -85,14 +98,43 @@ class Problem:
             check_choice("metric", self.metric, METRICS)
             if self.heldout is None:
                 raise ValueError(f"heldout must be given when metric is set, got metric={self.metric!r}")
+            if self.metric != "loss" and self.data.n_classes is None:
+                raise ValueError(
+                    f"metric {self.metric!r} needs classification data (n_classes set), "
+                    "got regression data (n_classes=None)"
+                )
 
 
-def linear_problem(data: LinearData, *, heldout: LinearData | None = None) -> Problem:
+def least_squares(data: ArrayData) -> tuple[Array, Array, float]:
+    r"""The closed-form least-squares fit of ``y ≈ X Wᵀ + b`` in float64.
+
+    Returns ``(W, b, loss)`` with ``W`` of shape ``(n_outputs, n_features)``, ``b`` of shape
+    ``(n_outputs,)`` and the optimal mean ``L2Loss``, :math:`\tfrac{1}{2n}\lVert y - XW^\top - b\rVert^2`
+    per output (summed over outputs, as Gluon's ``L2Loss`` averages over them).
+
+    Example:
+        >>> import momentumlab as ml
+        >>> W, b, loss = ml.problems.least_squares(ml.data.make_linear_regression(noise=0.0, seed=0))
+        >>> W.round(4).tolist(), b.round(4).tolist(), loss < 1e-10
+        ([[2.0, -3.4]], [4.2], True)
+    """
+    check_type("data", data, ArrayData, "a momentumlab.data.ArrayData")
+    X, y = (a.astype(np.float64) for a in data.numpy())
+    Y = y[:, None] if y.ndim == 1 else y
+    A = np.hstack([X, np.ones((X.shape[0], 1))])
+    coef, *_ = np.linalg.lstsq(A, Y, rcond=None)
+    W, b = coef[:-1].T, coef[-1]
+    resid = Y - A @ coef
+    loss = float(np.mean(0.5 * np.mean(resid**2, axis=1)))
+    return W, b, loss
+
+
+def linear_problem(data: LinearData, *, heldout: ArrayData | None = None) -> Problem:
     """The chapter's setup as a :class:`Problem`: a :class:`LinearRegressor` under ``L2Loss``.
 
     ``train(config, data)`` and ``train(config, linear_problem(data))`` run the same
-    computation and give bit-identical results. Where the data carries its true weights, those
-    are recorded as the (approximate, noise aside) optimum.
+    computation and give bit-identical results. The closed-form least-squares fit of the
+    training data (:func:`least_squares`) is recorded as the optimum.
 
     Args:
         data: the training data.
@@ -109,6 +151,7 @@ def linear_problem(data: LinearData, *, heldout: LinearData | None = None) -> Pr
     check_type("data", data, LinearData, "a momentumlab.data.LinearData")
     n_in, n_out = data.n_features, data.n_outputs
     name = str(data.description.get("name") or "linear-regression")
+    W, b, best = least_squares(data)
     return Problem(
         name=name,
         data=data,
@@ -116,5 +159,8 @@ def linear_problem(data: LinearData, *, heldout: LinearData | None = None) -> Pr
         make_net=functools.partial(LinearRegressor, n_in, n_out),
         make_loss=mx.gluon.loss.L2Loss,
         metric="loss" if heldout is not None else None,
+        optimum={"dense0_weight": W, "dense0_bias": b},
+        optimal_loss=best,
+        output_size=n_out,
         description={"problem": "linear", "data": data.description},
     )

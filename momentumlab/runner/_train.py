@@ -118,8 +118,9 @@ def _metric_fn(
     return block
 
 
-def _check_fit(net: mx.gluon.Block, loss: mx.gluon.loss.Loss, data: LinearData) -> None:
-    """Fail before training when the net's output does not fit the loss and labels."""
+def _check_fit(net: mx.gluon.Block, loss: mx.gluon.loss.Loss, problem: Problem) -> None:
+    """Fail before training when the net's output does not fit the loss, labels and problem."""
+    data = problem.data
     k = min(2, data.n_samples)
     x, y = data.features[:k], data.labels[:k]
     try:
@@ -135,6 +136,12 @@ def _check_fit(net: mx.gluon.Block, loss: mx.gluon.loss.Loss, data: LinearData) 
         raise ValueError(
             f"net output must give one loss per example: expected loss shape ({k},), got "
             f"{value.shape} for net output shape {out.shape} and labels shape {y.shape}"
+        )
+    width = problem.output_size
+    if width is not None and (out.ndim > 2 or out.size != k * width):
+        raise ValueError(
+            f"net output must have {width} value(s) per example for problem {problem.name!r}, "
+            f"got output shape {out.shape} for {k} example(s)"
         )
 
 
@@ -280,7 +287,7 @@ def train(
     lrs = _learning_rates(config, steps_per_epoch)
     orders = batch_orders(config, n)
 
-    _check_fit(net, loss, data)
+    _check_fit(net, loss, problem)
     reason = fast_path_reason(config, problem, net, loss)
     if route == "fast" and reason is not None:
         raise ValueError(f"path must be 'auto' or 'gluon' for this run ({reason}), got 'fast'")
