@@ -43,6 +43,25 @@ def _check_fraction(value: Any) -> float:
     return check_float("heldout_fraction", value, low=0.0, high=0.5, low_open=True)
 
 
+def heavy_ball_settings(L: float, mu: float) -> tuple[float, float]:
+    r"""Heavy ball's optimal learning rate and momentum for curvatures in ``[mu, L]``.
+
+    :math:`\alpha = 4/(\sqrt L + \sqrt\mu)^2`, :math:`\beta = ((\sqrt\kappa - 1)/(\sqrt\kappa + 1))^2`
+    with :math:`\kappa = L/\mu` (Polyak); MXNet's SGD keeps the learning rate inside the
+    velocity, which is exactly heavy ball with step ``alpha`` and momentum ``beta``.
+    """
+    kappa = L / mu
+    lr = 4.0 / (math.sqrt(L) + math.sqrt(mu)) ** 2
+    mom = ((math.sqrt(kappa) - 1.0) / (math.sqrt(kappa) + 1.0)) ** 2
+    return lr, mom
+
+
+def _hessian_range(X: Array, *, bias: bool) -> tuple[float, float]:
+    A = np.hstack([X, np.ones((X.shape[0], 1))]) if bias else X
+    ev = np.linalg.eigvalsh(A.T @ A / A.shape[0])
+    return float(ev.max()), float(ev.min())
+
+
 def _glorot(net: mx.gluon.Block, rng: np.random.Generator) -> None:
     init_glorot(net, seed=rng)
 
@@ -100,9 +119,10 @@ def linear_regression(
 def diabetes(*, heldout_fraction: float = 0.2, seed: int = 0) -> Problem:
     """``"diabetes"``: least squares on scikit-learn's diabetes data (442 patients, 10 features).
 
-    What it is for: linear regression on real, correlated features (condition number of the
-    standardised design about 50), where the closed-form optimum is known but plain gradient
-    descent is slow. A seeded ``heldout_fraction`` of the patients is held out; features and
+    What it is for: linear regression on real, correlated features (the standardised design's
+    Hessian has condition number about 440), where the closed-form optimum is known and plain
+    gradient descent is slow. The suggested settings are full-batch heavy ball with Polyak's
+    optimal learning rate and momentum for that Hessian. A seeded ``heldout_fraction`` of the patients is held out; features and
     the target are standardised with the training split's mean and standard deviation only,
     so the loss is in units of the target's variance. The metric is the held-out ``L2Loss``.
 
@@ -124,6 +144,7 @@ def diabetes(*, heldout_fraction: float = 0.2, seed: int = 0) -> Problem:
     data = LinearData(_f32(Xt), _f32(yt), description={"name": "diabetes", **desc, "split": "train"})
     held = LinearData(_f32(Xh), _f32(yh), description={"name": "diabetes", **desc, "split": "heldout"})
     W, b, best = least_squares(data)
+    lr, mom = heavy_ball_settings(*_hessian_range(Xt, bias=True))
     return Problem(
         name="diabetes",
         data=data,
@@ -138,9 +159,9 @@ def diabetes(*, heldout_fraction: float = 0.2, seed: int = 0) -> Problem:
         settings={
             "batch_size": data.n_samples,
             "period": data.n_samples,
-            "learning_rate": 0.1,
-            "momentum": 0.9,
-            "epochs": 600,
+            "learning_rate": lr,
+            "momentum": mom,
+            "epochs": 200,
             "schedule": None,
         },
         description=desc,
@@ -226,8 +247,7 @@ def quadratic(
     y = X32.astype(np.float64) @ w_star
     L, mu = float(lam.max()), float(lam.min())
     kappa = L / mu
-    lr = 4.0 / (math.sqrt(L) + math.sqrt(mu)) ** 2
-    mom = ((math.sqrt(kappa) - 1.0) / (math.sqrt(kappa) + 1.0)) ** 2
+    lr, mom = heavy_ball_settings(L, mu)
     desc: dict[str, Any] = {
         "problem": "quadratic",
         "eigenvalues": lam.tolist(),
@@ -278,9 +298,11 @@ def _function_problem(
     name: str,
     block: Callable[[], Function2D],
     start: Sequence[float] | None,
+    steps_per_epoch: int,
     settings: dict[str, Any],
     extra: dict[str, Any],
 ) -> Problem:
+    rows = check_int("steps_per_epoch", steps_per_epoch, low=1)
     proto = block()
     if start is None:
         point = proto.start
@@ -290,9 +312,9 @@ def _function_problem(
             raise ValueError(f"start must be two finite numbers (x, y), got {start!r}")
         point = (float(arr[0]), float(arr[1]))
     data = ArrayData(
-        mx.nd.zeros((1, 1), dtype="float32"),
-        mx.nd.zeros((1,), dtype="float32"),
-        description={"generator": "dummy", "n_samples": 1},
+        mx.nd.zeros((rows, 1), dtype="float32"),
+        mx.nd.zeros((rows,), dtype="float32"),
+        description={"generator": "dummy", "n_samples": rows},
     )
     optimum = None if proto.minimum is None else {"xy": np.asarray(proto.minimum, dtype=np.float64)}
     return Problem(
@@ -305,11 +327,13 @@ def _function_problem(
         optimal_loss=proto.minimum_value,
         output_size=1,
         settings={"batch_size": 1, "period": 1, "schedule": None, **settings},
-        description={"problem": name, "start": list(point), **extra},
+        description={"problem": name, "start": list(point), "steps_per_epoch": rows, **extra},
     )
 
 
-def bowl(*, a: float = 0.1, b: float = 2.0, start: Sequence[float] | None = None) -> Problem:
+def bowl(
+    *, a: float = 0.1, b: float = 2.0, start: Sequence[float] | None = None, steps_per_epoch: int = 10
+) -> Problem:
     """``"bowl"``: the elongated quadratic bowl ``a x² + b y²`` (:class:`~momentumlab.models.Bowl`).
 
     What it is for: the picture of why momentum helps on ill-conditioned problems. The data
@@ -328,12 +352,13 @@ def bowl(*, a: float = 0.1, b: float = 2.0, start: Sequence[float] | None = None
         "bowl",
         functools.partial(Bowl, a_, b_),
         start,
-        {"learning_rate": 0.4, "momentum": 0.5, "epochs": 80},
+        steps_per_epoch,
+        {"learning_rate": 0.4, "momentum": 0.5, "epochs": 8},
         {"a": a_, "b": b_},
     )
 
 
-def rosenbrock(*, start: Sequence[float] | None = None) -> Problem:
+def rosenbrock(*, start: Sequence[float] | None = None, steps_per_epoch: int = 100) -> Problem:
     """``"rosenbrock"``: Rosenbrock's banana valley (:class:`~momentumlab.models.Rosenbrock`).
 
     What it is for: a narrow curved valley where plain gradient descent crawls and momentum
@@ -345,11 +370,11 @@ def rosenbrock(*, start: Sequence[float] | None = None) -> Problem:
         [1.0, 1.0]
     """
     return _function_problem(
-        "rosenbrock", Rosenbrock, start, {"learning_rate": 1e-3, "momentum": 0.9, "epochs": 3000}, {}
+        "rosenbrock", Rosenbrock, start, steps_per_epoch, {"learning_rate": 1e-3, "momentum": 0.9, "epochs": 30}, {}
     )
 
 
-def beale(*, start: Sequence[float] | None = None) -> Problem:
+def beale(*, start: Sequence[float] | None = None, steps_per_epoch: int = 100) -> Problem:
     """``"beale"``: Beale's function (:class:`~momentumlab.models.Beale`), minimum at ``(3, 0.5)``.
 
     What it is for: plateaus and steep ridges, where one step size cannot fit both.
@@ -360,11 +385,11 @@ def beale(*, start: Sequence[float] | None = None) -> Problem:
         0.0
     """
     return _function_problem(
-        "beale", Beale, start, {"learning_rate": 1e-2, "momentum": 0.9, "epochs": 2000}, {}
+        "beale", Beale, start, steps_per_epoch, {"learning_rate": 1e-2, "momentum": 0.9, "epochs": 3}, {}
     )
 
 
-def saddle(*, start: Sequence[float] | None = None) -> Problem:
+def saddle(*, start: Sequence[float] | None = None, steps_per_epoch: int = 100) -> Problem:
     """``"saddle"``: a strict saddle between two minima (:class:`~momentumlab.models.Saddle`).
 
     What it is for: escaping saddle points — from a start close to the saddle's stable
@@ -376,7 +401,7 @@ def saddle(*, start: Sequence[float] | None = None) -> Problem:
         {'problem': 'saddle', 'start': [1.5, 0.001]}
     """
     return _function_problem(
-        "saddle", Saddle, start, {"learning_rate": 0.1, "momentum": 0.9, "epochs": 300}, {}
+        "saddle", Saddle, start, steps_per_epoch, {"learning_rate": 0.1, "momentum": 0.9, "epochs": 3}, {}
     )
 
 
@@ -431,7 +456,7 @@ def logistic(
     train = ArrayData(_f32(X[:n]), _f32(y[:n]), n_classes=2, description={**desc, "split": "train"})
     held = ArrayData(_f32(X[n:]), _f32(y[n:]), n_classes=2, description={**desc, "split": "heldout"})
     desc.pop("true_weight")
-    settings = {"batch_size": 20, "period": 100, "learning_rate": 0.1, "momentum": 0.9, "epochs": 10, "schedule": None}
+    settings = {"batch_size": 20, "period": 100, "learning_rate": 0.1, "momentum": 0.9, "epochs": 5, "schedule": None}
     return _binary_problem("logistic", train, held, settings, desc)
 
 
@@ -457,7 +482,7 @@ def breast_cancer(*, heldout_fraction: float = 0.2, seed: int = 0) -> Problem:
     desc = {"problem": "breast-cancer", "heldout_fraction": frac, "seed": s}
     train = ArrayData(_f32(Xt), _f32(yt), n_classes=2, description={**desc, "split": "train"})
     held = ArrayData(_f32(Xh), _f32(yh), n_classes=2, description={**desc, "split": "heldout"})
-    settings = {"batch_size": 16, "period": 64, "learning_rate": 0.05, "momentum": 0.9, "epochs": 20, "schedule": None}
+    settings = {"batch_size": 16, "period": 64, "learning_rate": 0.05, "momentum": 0.9, "epochs": 10, "schedule": None}
     return _binary_problem("breast-cancer", train, held, settings, desc)
 
 
@@ -498,7 +523,7 @@ def digits_mlp(
         metric="accuracy",
         init_params=_he,
         output_size=10,
-        settings={"batch_size": 32, "period": 320, "learning_rate": 0.05, "momentum": 0.9, "epochs": 20, "schedule": None},
+        settings={"batch_size": 32, "period": 320, "learning_rate": 0.05, "momentum": 0.9, "epochs": 10, "schedule": None},
         description=desc,
     )
 
