@@ -38,7 +38,7 @@ def test_registry_lists_every_problem() -> None:
 def test_make_rejects_unknown_names_and_options() -> None:
     with pytest.raises(ValueError, match=r"name must be one of \[.*'digits-mlp'.*\], got 'mnist'"):
         ml.problems.make("mnist")
-    with pytest.raises(TypeError, match="problem 'bowl' takes options .*got unexpected 'seed'"):
+    with pytest.raises(TypeError, match=r"problem 'bowl' takes options .*got unexpected 'seed'"):
         ml.problems.make("bowl", seed=1)
     with pytest.raises(ValueError, match=r"heldout_fraction must be in \(0.0, 0.5\], got 0.9"):
         ml.problems.make("diabetes", heldout_fraction=0.9)

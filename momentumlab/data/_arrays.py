@@ -142,9 +142,7 @@ def check_arrays(
             f"{labels} must be 1-D (n_samples,) or 2-D (n_samples, n_outputs), got shape {y.shape}"
         )
     if y.shape[0] != X.shape[0]:
-        raise ValueError(
-            f"{labels} must have the same length as {features} ({X.shape[0]}), got {y.shape[0]}"
-        )
+        raise ValueError(f"{labels} must have the same length as {features} ({X.shape[0]}), got {y.shape[0]}")
     if y.ndim == 2 and y.shape[1] < 1:
         raise ValueError(f"{labels} must have at least 1 output column, got shape {y.shape}")
     for name, arr in ((features, X), (labels, y)):

@@ -12,7 +12,7 @@ from typing import Any
 import mxnet as mx
 import numpy as np
 
-from momentumlab._src.checks import check_choice, check_float, check_int, check_type
+from momentumlab._src.checks import check_choice, check_float, check_int
 from momentumlab._src.types import Array
 from momentumlab.data import ArrayData, LinearData, make_linear_regression, make_logistic
 from momentumlab.models import (
@@ -122,9 +122,10 @@ def diabetes(*, heldout_fraction: float = 0.2, seed: int = 0) -> Problem:
     What it is for: linear regression on real, correlated features (the standardised design's
     Hessian has condition number about 440), where the closed-form optimum is known and plain
     gradient descent is slow. The suggested settings are full-batch heavy ball with Polyak's
-    optimal learning rate and momentum for that Hessian. A seeded ``heldout_fraction`` of the patients is held out; features and
-    the target are standardised with the training split's mean and standard deviation only,
-    so the loss is in units of the target's variance. The metric is the held-out ``L2Loss``.
+    optimal learning rate and momentum for that Hessian. A seeded ``heldout_fraction`` of the
+    patients is held out; features and the target are standardised with the training split's
+    mean and standard deviation only, so the loss is in units of the target's variance. The
+    metric is the held-out ``L2Loss``.
 
     Needs scikit-learn (``pip install "momentumlab[datasets]"``); the data are read from the
     files bundled in its package, nothing is downloaded.
@@ -168,9 +169,7 @@ def diabetes(*, heldout_fraction: float = 0.2, seed: int = 0) -> Problem:
     )
 
 
-def quadratic_spectrum(
-    dim: int, condition_number: float, spectrum: str = "geometric"
-) -> Array:
+def quadratic_spectrum(dim: int, condition_number: float, spectrum: str = "geometric") -> Array:
     """Eigenvalues from 1 down to ``1 / condition_number``, spaced ``"geometric"`` or ``"linear"``.
 
     Example:
@@ -232,7 +231,9 @@ def quadratic(
     if eigenvalues is not None:
         lam = np.asarray(eigenvalues, dtype=np.float64)
         if lam.ndim != 1 or lam.size < 1 or not np.all(np.isfinite(lam)) or np.any(lam <= 0):
-            raise ValueError(f"eigenvalues must be a non-empty sequence of positive numbers, got {eigenvalues!r}")
+            raise ValueError(
+                f"eigenvalues must be a non-empty sequence of positive numbers, got {eigenvalues!r}"
+            )
         d = lam.size
     else:
         lam = quadratic_spectrum(dim, condition_number, spectrum)
@@ -370,7 +371,12 @@ def rosenbrock(*, start: Sequence[float] | None = None, steps_per_epoch: int = 1
         [1.0, 1.0]
     """
     return _function_problem(
-        "rosenbrock", Rosenbrock, start, steps_per_epoch, {"learning_rate": 1e-3, "momentum": 0.9, "epochs": 30}, {}
+        "rosenbrock",
+        Rosenbrock,
+        start,
+        steps_per_epoch,
+        {"learning_rate": 1e-3, "momentum": 0.9, "epochs": 30},
+        {},
     )
 
 
@@ -408,7 +414,9 @@ def saddle(*, start: Sequence[float] | None = None, steps_per_epoch: int = 100) 
 # --------------------------------------------------------------------------- classification
 
 
-def _binary_problem(name: str, train: ArrayData, held: ArrayData, settings: dict[str, Any], desc: dict[str, Any]) -> Problem:
+def _binary_problem(
+    name: str, train: ArrayData, held: ArrayData, settings: dict[str, Any], desc: dict[str, Any]
+) -> Problem:
     return Problem(
         name=name,
         data=train,
@@ -456,7 +464,14 @@ def logistic(
     train = ArrayData(_f32(X[:n]), _f32(y[:n]), n_classes=2, description={**desc, "split": "train"})
     held = ArrayData(_f32(X[n:]), _f32(y[n:]), n_classes=2, description={**desc, "split": "heldout"})
     desc.pop("true_weight")
-    settings = {"batch_size": 20, "period": 100, "learning_rate": 0.1, "momentum": 0.9, "epochs": 5, "schedule": None}
+    settings = {
+        "batch_size": 20,
+        "period": 100,
+        "learning_rate": 0.1,
+        "momentum": 0.9,
+        "epochs": 5,
+        "schedule": None,
+    }
     return _binary_problem("logistic", train, held, settings, desc)
 
 
@@ -482,13 +497,18 @@ def breast_cancer(*, heldout_fraction: float = 0.2, seed: int = 0) -> Problem:
     desc = {"problem": "breast-cancer", "heldout_fraction": frac, "seed": s}
     train = ArrayData(_f32(Xt), _f32(yt), n_classes=2, description={**desc, "split": "train"})
     held = ArrayData(_f32(Xh), _f32(yh), n_classes=2, description={**desc, "split": "heldout"})
-    settings = {"batch_size": 16, "period": 64, "learning_rate": 0.05, "momentum": 0.9, "epochs": 10, "schedule": None}
+    settings = {
+        "batch_size": 16,
+        "period": 64,
+        "learning_rate": 0.05,
+        "momentum": 0.9,
+        "epochs": 10,
+        "schedule": None,
+    }
     return _binary_problem("breast-cancer", train, held, settings, desc)
 
 
-def digits_mlp(
-    *, hidden: Sequence[int] = (64,), heldout_fraction: float = 0.2, seed: int = 0
-) -> Problem:
+def digits_mlp(*, hidden: Sequence[int] = (64,), heldout_fraction: float = 0.2, seed: int = 0) -> Problem:
     """``"digits-mlp"``: an MLP for softmax classification of scikit-learn's 8×8 digits.
 
     What it is for: a small non-convex neural net on real data (1797 images, 64 pixels,
@@ -523,7 +543,14 @@ def digits_mlp(
         metric="accuracy",
         init_params=_he,
         output_size=10,
-        settings={"batch_size": 32, "period": 320, "learning_rate": 0.05, "momentum": 0.9, "epochs": 10, "schedule": None},
+        settings={
+            "batch_size": 32,
+            "period": 320,
+            "learning_rate": 0.05,
+            "momentum": 0.9,
+            "epochs": 10,
+            "schedule": None,
+        },
         description=desc,
     )
 

@@ -104,6 +104,14 @@ class Problem:
                     "got regression data (n_classes=None)"
                 )
 
+    def __repr__(self) -> str:
+        held = None if self.heldout is None else self.heldout.n_samples
+        return (
+            f"Problem(name={self.name!r}, n_train={self.data.n_samples}, n_heldout={held}, "
+            f"n_features={self.data.n_features}, n_classes={self.data.n_classes}, "
+            f"metric={self.metric!r}, description={self.description!r})"
+        )
+
 
 def least_squares(data: ArrayData) -> tuple[Array, Array, float]:
     r"""The closed-form least-squares fit of ``y ≈ X Wᵀ + b`` in float64.
