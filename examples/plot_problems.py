@@ -29,12 +29,15 @@ matplotlib.use("Agg")
 import dataclasses
 
 import numpy as np
+import numpy.typing as npt
 from matplotlib.figure import Figure
 
 import momentumlab as ml
 
 
-def _curve(problem: ml.problems.Problem, result: ml.RunResult) -> tuple[np.ndarray, np.ndarray]:
+def _curve(
+    problem: ml.problems.Problem, result: ml.RunResult
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     y = np.asarray(result.losses, dtype=float)
     if problem.optimal_loss is not None:
         y = np.maximum(y - problem.optimal_loss, 1e-16)

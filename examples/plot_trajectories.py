@@ -77,9 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             status = "diverged" if result.diverged else f"{dist:.1e} from min"
             z = 3 if mom == 0.0 else 2  # gradient descent on top: it is often under the others
             ax.plot(path[:, 0], path[:, 1], ".-", ms=2, lw=1, zorder=z, label=f"{label} ({status})")
-            print(
-                f"{name:10s} {label:16s} {result.n_steps:5d} steps, final loss {result.final_loss:.3e}, {status}"
-            )
+            loss = f"final loss {result.final_loss:.3e}"
+            print(f"{name:10s} {label:16s} {result.n_steps:5d} steps, {loss}, {status}")
         if block.minimum is not None:
             ax.plot(*block.minimum, "k*", ms=12, label="minimum")
         ax.plot(*path[0], "ko", ms=5)
