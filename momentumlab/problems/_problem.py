@@ -10,7 +10,7 @@ from typing import Any
 import mxnet as mx
 import numpy as np
 
-from momentumlab._src.checks import check_choice, check_int, check_type
+from momentumlab._src.checks import check_bool, check_choice, check_int, check_type
 from momentumlab._src.types import Array
 from momentumlab.data import ArrayData, LinearData
 from momentumlab.models import LinearRegressor
@@ -137,7 +137,9 @@ def least_squares(data: ArrayData) -> tuple[Array, Array, float]:
     return W, b, loss
 
 
-def linear_problem(data: LinearData, *, heldout: ArrayData | None = None) -> Problem:
+def linear_problem(
+    data: LinearData, *, heldout: ArrayData | None = None, with_optimum: bool = True
+) -> Problem:
     """The chapter's setup as a :class:`Problem`: a :class:`LinearRegressor` under ``L2Loss``.
 
     ``train(config, data)`` and ``train(config, linear_problem(data))`` run the same
@@ -147,6 +149,8 @@ def linear_problem(data: LinearData, *, heldout: ArrayData | None = None) -> Pro
     Args:
         data: the training data.
         heldout: an optional held-out split; when given, the held-out loss is the metric.
+        with_optimum: compute the closed-form optimum (``False`` skips the ``O(n d²)`` solve;
+            ``train(config, data)`` does not need it).
 
     Example:
         >>> import momentumlab as ml
@@ -159,7 +163,11 @@ def linear_problem(data: LinearData, *, heldout: ArrayData | None = None) -> Pro
     check_type("data", data, LinearData, "a momentumlab.data.LinearData")
     n_in, n_out = data.n_features, data.n_outputs
     name = str(data.description.get("name") or "linear-regression")
-    W, b, best = least_squares(data)
+    optimum: dict[str, Array] | None = None
+    best: float | None = None
+    if check_bool("with_optimum", with_optimum):
+        W, b, best = least_squares(data)
+        optimum = {"dense0_weight": W, "dense0_bias": b}
     return Problem(
         name=name,
         data=data,
@@ -167,7 +175,7 @@ def linear_problem(data: LinearData, *, heldout: ArrayData | None = None) -> Pro
         make_net=functools.partial(LinearRegressor, n_in, n_out),
         make_loss=mx.gluon.loss.L2Loss,
         metric="loss" if heldout is not None else None,
-        optimum={"dense0_weight": W, "dense0_bias": b},
+        optimum=optimum,
         optimal_loss=best,
         output_size=n_out,
         description={"problem": "linear", "data": data.description},

@@ -248,7 +248,7 @@ def train(
     start = time.perf_counter()
     check_type("config", config, RunConfig, "a RunConfig")
     if isinstance(problem, LinearData):
-        problem = linear_problem(problem)
+        problem = linear_problem(problem, with_optimum=False)
     check_type("problem", problem, Problem, "a momentumlab.problems.Problem or LinearData")
     data = problem.data
     init = check_bool("initialize", initialize)
