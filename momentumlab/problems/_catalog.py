@@ -70,6 +70,30 @@ def _he(net: mx.gluon.Block, rng: np.random.Generator) -> None:
     init_he(net, seed=rng)
 
 
+def _bundled_splits(
+    dataset: str, problem: str, heldout_fraction: Any, seed: Any
+) -> tuple[tuple[Array, Array], tuple[Array, Array], dict[str, Any]]:
+    """Load, split (seeded) and standardise features with the training split's statistics."""
+    frac, s = _check_fraction(heldout_fraction), _check_seed(seed)
+    X, y = load_bundled(dataset, problem)
+    (Xt, yt), (Xh, yh) = split(X, y.astype(np.float64), heldout_fraction=frac, seed=s)
+    Xt, Xh = standardize(Xt, Xh)
+    return (Xt, yt), (Xh, yh), {"problem": problem, "heldout_fraction": frac, "seed": s}
+
+
+def _class_splits(
+    train: tuple[Array, Array], held: tuple[Array, Array], n_classes: int, desc: dict[str, Any]
+) -> tuple[ArrayData, ArrayData]:
+    return (
+        ArrayData(
+            _f32(train[0]), _f32(train[1]), n_classes=n_classes, description={**desc, "split": "train"}
+        ),
+        ArrayData(
+            _f32(held[0]), _f32(held[1]), n_classes=n_classes, description={**desc, "split": "heldout"}
+        ),
+    )
+
+
 # --------------------------------------------------------------------------- regression
 
 
@@ -136,12 +160,8 @@ def diabetes(*, heldout_fraction: float = 0.2, seed: int = 0) -> Problem:
         >>> p.data.n_samples, p.heldout.n_samples, round(p.optimal_loss, 3)
         (354, 88, 0.242)
     """
-    frac, s = _check_fraction(heldout_fraction), _check_seed(seed)
-    X, y = load_bundled("diabetes", "diabetes")
-    (Xt, yt), (Xh, yh) = split(X, y.astype(np.float64), heldout_fraction=frac, seed=s)
-    Xt, Xh = standardize(Xt, Xh)
+    (Xt, yt), (Xh, yh), desc = _bundled_splits("diabetes", "diabetes", heldout_fraction, seed)
     yt, yh = standardize(yt, yh)
-    desc = {"problem": "diabetes", "heldout_fraction": frac, "seed": s}
     data = LinearData(_f32(Xt), _f32(yt), description={"name": "diabetes", **desc, "split": "train"})
     held = LinearData(_f32(Xh), _f32(yh), description={"name": "diabetes", **desc, "split": "heldout"})
     W, b, best = least_squares(data)
@@ -494,13 +514,8 @@ def breast_cancer(*, heldout_fraction: float = 0.2, seed: int = 0) -> Problem:
         >>> p.data.n_samples, p.heldout.n_samples, p.data.n_features
         (455, 114, 30)
     """
-    frac, s = _check_fraction(heldout_fraction), _check_seed(seed)
-    X, y = load_bundled("breast_cancer", "breast-cancer")
-    (Xt, yt), (Xh, yh) = split(X, y.astype(np.float64), heldout_fraction=frac, seed=s)
-    Xt, Xh = standardize(Xt, Xh)
-    desc = {"problem": "breast-cancer", "heldout_fraction": frac, "seed": s}
-    train = ArrayData(_f32(Xt), _f32(yt), n_classes=2, description={**desc, "split": "train"})
-    held = ArrayData(_f32(Xh), _f32(yh), n_classes=2, description={**desc, "split": "heldout"})
+    tr, he, desc = _bundled_splits("breast_cancer", "breast-cancer", heldout_fraction, seed)
+    train, held = _class_splits(tr, he, 2, desc)
     settings = {
         "batch_size": 16,
         "period": 64,
@@ -531,13 +546,9 @@ def digits_mlp(*, hidden: Sequence[int] = (64,), heldout_fraction: float = 0.2, 
     sizes = [check_int(f"hidden[{i}]", h, low=1) for i, h in enumerate(hidden)]
     if not 1 <= len(sizes) <= 2:
         raise ValueError(f"hidden must give one or two layer sizes, got {list(hidden)!r}")
-    frac, s = _check_fraction(heldout_fraction), _check_seed(seed)
-    X, y = load_bundled("digits", "digits-mlp")
-    (Xt, yt), (Xh, yh) = split(X, y.astype(np.float64), heldout_fraction=frac, seed=s)
-    Xt, Xh = standardize(Xt, Xh)
-    desc = {"problem": "digits-mlp", "hidden": sizes, "heldout_fraction": frac, "seed": s}
-    train = ArrayData(_f32(Xt), _f32(yt), n_classes=10, description={**desc, "split": "train"})
-    held = ArrayData(_f32(Xh), _f32(yh), n_classes=10, description={**desc, "split": "heldout"})
+    tr, he, desc = _bundled_splits("digits", "digits-mlp", heldout_fraction, seed)
+    desc = {"problem": "digits-mlp", "hidden": sizes, **desc}
+    train, held = _class_splits(tr, he, 10, desc)
     return Problem(
         name="digits-mlp",
         data=train,
