@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
+import runpy
+import sys
 from pathlib import Path
 
 import matplotlib.image as mpimg
+import matplotlib.pyplot as plt
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -13,15 +15,20 @@ ROOT = Path(__file__).resolve().parents[1]
 pytest.importorskip("sklearn")
 
 
-def _run(tmp_path: Path, script: str, *args: str, capsys: pytest.CaptureFixture[str]) -> str:
-    """Run the example's ``main`` in this process (saves importing MXNet again)."""
-    spec = importlib.util.spec_from_file_location(script.removesuffix(".py"), ROOT / "examples" / script)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+def _run(
+    tmp_path: Path,
+    script: str,
+    *args: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> str:
+    """Run the script in this process, as sphinx-gallery does (saves importing MXNet again)."""
     out = tmp_path / "fig.png"
-    assert module.main(["--out", str(out), *args]) == 0
+    monkeypatch.setattr(sys, "argv", [script, "--out", str(out), *args])
+    try:
+        runpy.run_path(str(ROOT / "examples" / script), run_name="__main__")
+    finally:
+        plt.close("all")
     stdout = capsys.readouterr().out
     image = mpimg.imread(out)
     assert image.shape[0] > 400
@@ -30,23 +37,31 @@ def _run(tmp_path: Path, script: str, *args: str, capsys: pytest.CaptureFixture[
     return stdout
 
 
-def test_plot_trajectories_quick(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = _run(tmp_path, "plot_trajectories.py", "--quick", capsys=capsys)
+def test_plot_trajectories_quick(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = _run(tmp_path, "plot_trajectories.py", "--quick", monkeypatch=monkeypatch, capsys=capsys)
     assert out.count("steps, final loss") == 12
 
 
 @pytest.mark.slow
-def test_plot_trajectories_full(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = _run(tmp_path, "plot_trajectories.py", capsys=capsys)
+def test_plot_trajectories_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = _run(tmp_path, "plot_trajectories.py", monkeypatch=monkeypatch, capsys=capsys)
     assert "diverged" not in out
 
 
 @pytest.mark.slow
-def test_plot_problems_full(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = _run(tmp_path, "plot_problems.py", capsys=capsys)
+def test_plot_problems_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = _run(tmp_path, "plot_problems.py", monkeypatch=monkeypatch, capsys=capsys)
     assert out.count("final loss") == 20
 
 
-def test_plot_problems_quick(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = _run(tmp_path, "plot_problems.py", "--quick", capsys=capsys)
+def test_plot_problems_quick(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = _run(tmp_path, "plot_problems.py", "--quick", monkeypatch=monkeypatch, capsys=capsys)
     assert out.count("final loss") >= 20
