@@ -13,7 +13,7 @@ from momentumlab._src.checks import check_int, check_type
 from momentumlab._src.types import Array
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class ArrayData:
     """A data set held in memory as float32 MXNet arrays, validated when it is built.
 

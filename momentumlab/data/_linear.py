@@ -14,7 +14,7 @@ from momentumlab._src.types import Array, Seed
 from momentumlab.data._arrays import ArrayData, _to_numpy, array_digest, check_arrays
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class LinearData(ArrayData):
     """A regression data set (an :class:`ArrayData`) with its ground truth when known.
 

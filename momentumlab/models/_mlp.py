@@ -16,7 +16,7 @@ ACTIVATIONS = ("relu", "tanh", "sigmoid", "softrelu")
 
 
 class MLP(mx.gluon.HybridBlock):
-    """A fully connected net ``n_features -> hidden... -> n_outputs``, hybridizable.
+    """A fully connected net from ``n_features`` inputs through hidden layers to ``n_outputs``.
 
     Every layer is a ``gluon.nn.Dense`` with its ``in_units`` given, so the parameters have
     their shapes at once (no deferred initialisation). Hidden layers use ``activation``; the
