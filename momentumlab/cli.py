@@ -45,7 +45,7 @@ def _none_or_float(text: str) -> float | None:
 # ----------------------------------------------------------------------------------------- run
 
 
-def _run_config(args: argparse.Namespace) -> tuple[ml.RunConfig, ml.sweep.LinearRegressionSpec]:
+def _run_config(args: argparse.Namespace) -> tuple[ml.RunConfig, ml.sweep.DataSpec]:
     config_table: dict[str, Any] = {}
     data_table: dict[str, Any] = {}
     if args.config is not None:
@@ -80,15 +80,17 @@ def _run_config(args: argparse.Namespace) -> tuple[ml.RunConfig, ml.sweep.Linear
         if args.decay_after is not None:
             sched["after_epoch"] = args.decay_after
         config_table["schedule"] = sched
+    if args.problem is not None:
+        data_table["problem"] = args.problem
     data_flags = {"n_samples": args.n_samples, "noise": args.noise, "seed": args.data_seed}
     data_table.update({k: v for k, v in data_flags.items() if v is not None})
     try:
-        config = ml.sweep.config_from_mapping(config_table)
         spec = ml.sweep.data_spec_from_mapping(data_table)
+        if isinstance(spec, ml.sweep.ProblemSpec):  # the problem's settings, then file and flags
+            config_table = {**spec.build().settings, **config_table}
+        config = ml.sweep.config_from_mapping(config_table)
     except (TypeError, ValueError) as err:
         raise CliError(str(err)) from err
-    if not isinstance(spec, ml.sweep.LinearRegressionSpec):  # pragma: no cover - only spec today
-        raise CliError("data must describe make_linear_regression")
     return config, spec
 
 
@@ -103,9 +105,10 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     """Train one config; print the chapter's lines; write the loss plot."""
     config, spec = _run_config(args)
     data = spec.build()
-    if config.batch_size > data.n_samples:
+    n_samples = data.data.n_samples if isinstance(data, ml.problems.Problem) else data.n_samples
+    if config.batch_size > n_samples:
         raise CliError(
-            f"batch_size must be in [1, {data.n_samples}] (the number of examples), got {config.batch_size}"
+            f"batch_size must be in [1, {n_samples}] (the number of examples), got {config.batch_size}"
         )
 
     def report(info: ml.EpochInfo) -> None:
@@ -119,6 +122,8 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     if result.weight is not None and result.bias is not None:
         w = np.array2string(np.reshape(result.weight, (1, -1)), precision=4)
         print("w:", w, "b:", f"{result.bias[0]:.4f}", "\n", file=out)
+    if result.metric_name is not None and result.metrics.size:
+        print(f"held-out {result.metric_name}: {result.metrics[-1]:.4f}", file=out)
     if result.diverged:
         print(f"diverged: {result.message}", file=out)
     ax = ml.viz.plot_loss(result)
@@ -425,6 +430,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--decay-after", type=int, help="last epoch at the base learning rate")
     run.add_argument("--no-decay", action="store_true", help="no per-epoch decay")
     run.add_argument("--no-shuffle", action="store_true")
+    run.add_argument(
+        "--problem",
+        metavar="NAME",
+        help="a problem of the suite (momentumlab.problems.names()); its stated settings are the "
+        "base config, which the other flags override",
+    )
     run.add_argument("--n-samples", type=int, help="examples of the synthetic data")
     run.add_argument("--noise", type=float, help="label noise of the synthetic data")
     run.add_argument("--data-seed", type=int, help="seed of the synthetic data (default 0)")

@@ -15,6 +15,7 @@ Example:
 from momentumlab.sweep._data import ArraysSpec as ArraysSpec
 from momentumlab.sweep._data import DataSpec as DataSpec
 from momentumlab.sweep._data import LinearRegressionSpec as LinearRegressionSpec
+from momentumlab.sweep._data import ProblemSpec as ProblemSpec
 from momentumlab.sweep._data import as_spec as as_spec
 from momentumlab.sweep._data import data_spec_from_mapping as data_spec_from_mapping
 from momentumlab.sweep._driver import SweepProgress as SweepProgress
@@ -58,6 +59,7 @@ __all__ = [
     "Outcome",
     "Point",
     "PoolExecutor",
+    "ProblemSpec",
     "Row",
     "Store",
     "SweepProgress",

@@ -15,17 +15,20 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from momentumlab._src.checks import check_float, check_int, check_type
+from momentumlab._src.checks import check_choice, check_float, check_int, check_type
 from momentumlab._src.types import Array
 from momentumlab.data import LinearData, from_arrays, make_linear_regression
+from momentumlab.problems import Problem
+from momentumlab.problems import make as make_problem
+from momentumlab.problems import names as problem_names
 
 
 @runtime_checkable
 class DataSpec(Protocol):
-    """Anything picklable with a ``build() -> LinearData`` method that is deterministic."""
+    """Anything picklable with a deterministic ``build()`` giving a ``LinearData`` or ``Problem``."""
 
-    def build(self) -> LinearData:
-        """Build the data (same arrays and description every time)."""
+    def build(self) -> LinearData | Problem:
+        """Build the data or problem (same arrays and description every time)."""
         ...
 
 
@@ -67,6 +70,48 @@ class LinearRegressionSpec:
             self.n_samples, weight=np.asarray(self.weight), bias=np.asarray(self.bias),
             noise=self.noise, seed=int(self.seed),
         )  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProblemSpec:
+    """A problem of the suite by name (see :func:`momentumlab.problems.make`) and its options.
+
+    Workers rebuild the problem from its name and options; the run key uses the problem's
+    canonical ``description``.
+
+    Example:
+        >>> import momentumlab as ml
+        >>> spec = ml.sweep.ProblemSpec(name="rosenbrock", options={"start": [-1.0, 2.0]})
+        >>> spec.build().description["start"]
+        [-1.0, 2.0]
+    """
+
+    name: str
+    options: Any = ()
+
+    def __post_init__(self) -> None:
+        check_choice("problem", self.name, problem_names())
+        opts = self.options
+        if isinstance(opts, Mapping):
+            opts = tuple(sorted(opts.items()))
+        if not isinstance(opts, tuple):
+            raise TypeError(f"options must be a mapping of the problem's options, got {self.options!r}")
+        frozen = tuple((str(k), tuple(v) if isinstance(v, list) else v) for k, v in opts)
+        object.__setattr__(self, "options", frozen)
+
+    def build(self) -> Problem:
+        """Make the problem."""
+        return make_problem(self.name, **{k: list(v) if isinstance(v, tuple) else v for k, v in self.options})
+
+
+@dataclass(frozen=True, eq=False)
+class _GivenProblem:
+    """A caller's own :class:`Problem`, carried to workers as is (it must pickle for pools)."""
+
+    problem: Problem
+
+    def build(self) -> Problem:
+        return self.problem
 
 
 @dataclass(frozen=True, eq=False)
@@ -136,27 +181,44 @@ def as_spec(data: Any) -> DataSpec:
             )
         X, y = data.numpy()
         return _BuiltData(X, y, data.true_weight, data.true_bias, data.noise, dict(data.description))
+    if isinstance(data, Problem):
+        if not data.description:
+            raise ValueError(
+                "data (a Problem) must have a non-empty description to key runs, got an empty one"
+            )
+        return _GivenProblem(data)
     if isinstance(data, DataSpec):
         return data
     raise TypeError(
-        "data must be a LinearData or a data spec with a build() method (LinearRegressionSpec, "
-        f"ArraysSpec), got {type(data).__name__}"
+        "data must be a LinearData, a Problem or a data spec with a build() method "
+        f"(LinearRegressionSpec, ProblemSpec, ArraysSpec), got {type(data).__name__}"
     )
 
 
 def data_spec_from_mapping(values: Mapping[str, Any]) -> DataSpec:
     """A data spec from a plain mapping (a TOML ``[data]`` table).
 
-    ``make_linear_regression`` arguments (``n_samples``, ``weight``, ``bias``, ``noise``,
-    ``seed``); an unknown key is an error that names it.
+    Either ``make_linear_regression`` arguments (``n_samples``, ``weight``, ``bias``,
+    ``noise``, ``seed``), or ``problem = NAME`` (one of :func:`momentumlab.problems.names`)
+    with that problem's options beside it; an unknown key is an error that names it.
 
     Example:
         >>> import momentumlab as ml
         >>> ml.sweep.data_spec_from_mapping({"n_samples": 20, "seed": 3})
         LinearRegressionSpec(n_samples=20, weight=(2.0, -3.4), bias=4.2, noise=0.01, seed=3)
+        >>> ml.sweep.data_spec_from_mapping({"problem": "bowl"})
+        ProblemSpec(name='bowl', options=())
     """
     if not isinstance(values, Mapping):
         raise TypeError(f"data must be a mapping, got {type(values).__name__}")
+    if "problem" in values:
+        options = {k: v for k, v in values.items() if k != "problem"}
+        spec = ProblemSpec(name=values["problem"], options=options)
+        try:
+            spec.build()  # fail before anything runs, naming a bad option
+        except TypeError as err:
+            raise ValueError(f"data: {err}") from err
+        return spec
     valid = ("n_samples", "weight", "bias", "noise", "seed")
     for key in values:
         if key not in valid:

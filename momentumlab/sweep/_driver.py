@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from momentumlab._src.checks import check_bool, check_int, check_type
+from momentumlab.problems import Problem
 from momentumlab.runner import RunConfig, can_train_many
 from momentumlab.sweep._data import as_spec
 from momentumlab.sweep._executors import Executor, InProcessExecutor
@@ -81,14 +82,15 @@ def prepare(points: Sequence[Point | RunConfig], data: Any) -> tuple[Any, Any, l
     spec = as_spec(data)
     built = data if not hasattr(data, "build") else spec.build()
     description = built.description
+    n_samples = built.data.n_samples if isinstance(built, Problem) else built.n_samples
     tasks: list[Task] = []
     for i, p in enumerate(points):
         config = p.config if isinstance(p, Point) else p
         check_type(f"points[{i}]", config, RunConfig, "a Point or RunConfig")
         where = f"points[{i}]" + (f" ({dict(p.changes)})" if isinstance(p, Point) and p.changes else "")
-        if config.batch_size > built.n_samples:
+        if config.batch_size > n_samples:
             raise ValueError(
-                f"{where}: batch_size must be in [1, {built.n_samples}] (the number of examples), "
+                f"{where}: batch_size must be in [1, {n_samples}] (the number of examples), "
                 f"got {config.batch_size}"
             )
         try:

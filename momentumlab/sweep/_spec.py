@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from momentumlab.runner import RunConfig
-from momentumlab.sweep._data import DataSpec, LinearRegressionSpec, data_spec_from_mapping
+from momentumlab.sweep._data import DataSpec, LinearRegressionSpec, ProblemSpec, data_spec_from_mapping
 from momentumlab.sweep._keys import config_from_canonical
 from momentumlab.sweep._space import Choice, IntUniform, Point, Uniform, grid, random_search
 
@@ -84,10 +84,11 @@ class SweepSpec:
         """Read a spec; every unknown key is an error that names it.
 
         Keys: ``config`` (base :class:`~momentumlab.RunConfig` fields, ``schedule`` as a
-        table), ``data`` (:class:`LinearRegressionSpec` arguments), ``grid`` (field path ->
-        list of values), ``random`` (``n_points``, ``seed``, ``space``: field path -> list of
-        values or ``{low, high, log}``; int bounds draw ints), ``seeds`` (run seeds to repeat
-        every point with). At least one of ``grid`` and ``random`` is required.
+        table), ``data`` (:class:`LinearRegressionSpec` arguments, or ``problem = NAME`` and
+        its options: the base config then starts from the problem's stated ``settings``),
+        ``grid`` (field path -> list of values), ``random`` (``n_points``, ``seed``,
+        ``space``: field path -> list of values or ``{low, high, log}``; int bounds draw ints),
+        ``seeds`` (run seeds to repeat every point with). At least one of ``grid`` and ``random`` is required.
 
         Raises:
             ValueError: for an unknown key, field or bad value (named).
@@ -108,10 +109,13 @@ class SweepSpec:
         """
         top = _table("spec", values)
         _unknown("spec", top, _TOP_KEYS)
-        base = config_from_mapping(_table("config", top.get("config", {})))
         data = (
             data_spec_from_mapping(_table("data", top["data"])) if "data" in top else LinearRegressionSpec()
         )
+        config_table = dict(_table("config", top.get("config", {})))
+        if isinstance(data, ProblemSpec):  # the problem's stated settings, then the file's
+            config_table = {**data.build().settings, **config_table}
+        base = config_from_mapping(config_table)
         seeds = top.get("seeds")
         if "grid" not in top and "random" not in top:
             raise ValueError("spec must have a 'grid' or a 'random' table (or both), got neither")

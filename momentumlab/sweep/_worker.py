@@ -18,6 +18,7 @@ import numpy as np
 
 from momentumlab._src.types import Array
 from momentumlab.data import LinearData
+from momentumlab.problems import Problem
 from momentumlab.runner import RunConfig, RunResult, can_train_many, train, train_many
 
 #: Statuses of a stored run.
@@ -113,7 +114,7 @@ def _error_text(err: BaseException) -> str:
     return f"{type(err).__name__}: {err}\n\n{tb}"
 
 
-def _train_each(tasks: Sequence[Task], data: LinearData) -> list[Outcome]:
+def _train_each(tasks: Sequence[Task], data: LinearData | Problem) -> list[Outcome]:
     out: list[Outcome] = []
     for task in tasks:
         started = time.time()
@@ -126,7 +127,7 @@ def _train_each(tasks: Sequence[Task], data: LinearData) -> list[Outcome]:
     return out
 
 
-def _train_batch(tasks: Sequence[Task], data: LinearData) -> list[Outcome] | None:
+def _train_batch(tasks: Sequence[Task], data: LinearData | Problem) -> list[Outcome] | None:
     """The whole chunk through the vectorised engine, or ``None`` when it does not apply."""
     configs = [t.config for t in tasks]
     if len(configs) < 2 or not can_train_many(configs, data):
@@ -149,8 +150,8 @@ def run_chunk(tasks: Sequence[Task], data: object) -> list[Outcome]:
     by point through :func:`momentumlab.train`.
     """
     started = time.time()
-    if isinstance(data, LinearData):
-        built = data
+    if isinstance(data, (LinearData, Problem)):
+        built: LinearData | Problem = data
     else:
         try:
             built = data.build()  # type: ignore[attr-defined]
