@@ -43,7 +43,7 @@ from momentumlab.models._linear import _dense_of
 from momentumlab.problems import Problem
 from momentumlab.runner._config import RunConfig
 from momentumlab.runner._moments import SquaredMoments, direct_loss
-from momentumlab.runner._result import EpochInfo, RunResult
+from momentumlab.runner._result import EpochInfo, RunResult, end_epoch, finished_message
 
 logger = logging.getLogger("momentumlab")
 
@@ -252,22 +252,19 @@ def run_fast(
                         snapshots.append((W.copy(), B.copy()))
             ok_loss = math.isfinite(losses[-1]) and all(math.isfinite(v) for v in losses)
             ok_params = bool(np.isfinite(W).all() and np.isfinite(B).all())
-            if callback is not None or logger.isEnabledFor(logging.INFO):
-                info = EpochInfo(epoch=epoch, learning_rate=float(lrs[step - 1]), loss=losses[-1], step=step)
-                logger.info("epoch %d: learning rate %g, loss %.4e", epoch, info.learning_rate, info.loss)
-                if callback is not None:
-                    callback(info)
-            if not (ok_loss and ok_params):
+            message = end_epoch(
+                epoch, learning_rate=lrs[step - 1], loss=losses[-1], step=step,
+                loss_ok=ok_loss, params_ok=ok_params, callback=callback,
+            )  # fmt: skip
+            if message:
                 diverged = True
-                message = f"diverged in epoch {epoch}: non-finite {'loss' if not ok_loss else 'parameters'}"
-                logger.warning(message)
                 break
             epochs_done = epoch
     dense.weight.set_data(mx.nd.array(W, dtype=np.float32))
     dense.bias.set_data(mx.nd.array(B, dtype=np.float32))
     final_loss = record(W, B)
     if not message:
-        message = f"finished {epochs_done} epoch(s), {step} updates, final loss {final_loss:.4e}"
+        message = finished_message(epochs_done, step, final_loss)
     steps_arr = np.asarray(record_steps, dtype=np.int64)
     history: dict[str, Array] = {}
     if record_params:

@@ -2,13 +2,52 @@
 
 from __future__ import annotations
 
+import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from momentumlab._src.types import Array
 from momentumlab.runner._config import RunConfig
+
+
+def divergence_message(epoch: int, *, loss_ok: bool) -> str:
+    """The message of a run stopped in ``epoch`` by a non-finite loss or parameters."""
+    return f"diverged in epoch {epoch}: non-finite {'loss' if not loss_ok else 'parameters'}"
+
+
+def finished_message(epochs: int, steps: int, final_loss: float) -> str:
+    """The message of a run that ran to its end."""
+    return f"finished {epochs} epoch(s), {steps} updates, final loss {final_loss:.4e}"
+
+
+def end_epoch(
+    epoch: int,
+    *,
+    learning_rate: float,
+    loss: float,
+    step: int,
+    loss_ok: bool,
+    params_ok: bool,
+    callback: Callable[[EpochInfo], None] | None,
+) -> str:
+    """Report an epoch (log and callback) and return ``""``, or the divergence message.
+
+    Every path of :func:`momentumlab.train` ends its epochs here, so they report alike.
+    """
+    logger = logging.getLogger("momentumlab")
+    if callback is not None or logger.isEnabledFor(logging.INFO):
+        info = EpochInfo(epoch=epoch, learning_rate=float(learning_rate), loss=loss, step=step)
+        logger.info("epoch %d: learning rate %g, loss %.4e", epoch, info.learning_rate, info.loss)
+        if callback is not None:
+            callback(info)
+    if loss_ok and params_ok:
+        return ""
+    message = divergence_message(epoch, loss_ok=loss_ok)
+    logger.warning(message)
+    return message
 
 
 def _readonly(a: Array) -> Array:

@@ -20,7 +20,7 @@ from momentumlab.optim import PlateauState, bind_schedule, make_trainer
 from momentumlab.problems import Problem, linear_problem
 from momentumlab.runner._config import RunConfig
 from momentumlab.runner._fast import fast_path_reason, run_fast
-from momentumlab.runner._result import EpochInfo, RunResult
+from momentumlab.runner._result import EpochInfo, RunResult, end_epoch, finished_message
 from momentumlab.runner._sgd import FusedSGD
 
 logger = logging.getLogger("momentumlab")
@@ -400,15 +400,12 @@ def train(
             plateau_state = plateau.update(plateau_state, losses[-1], lrs[step])
         params_ok = all(bool(np.isfinite(p.data().asnumpy()).all()) for p in plist)
         loss_ok = bool(np.isfinite(host).all())
-        if callback is not None or logger.isEnabledFor(logging.INFO):
-            info = EpochInfo(epoch=epoch, learning_rate=float(used_lrs[-1]), loss=losses[-1], step=step)
-            logger.info("epoch %d: learning rate %g, loss %.4e", epoch, info.learning_rate, info.loss)
-            if callback is not None:
-                callback(info)
-        if not (params_ok and loss_ok):
+        message = end_epoch(
+            epoch, learning_rate=used_lrs[-1], loss=losses[-1], step=step,
+            loss_ok=loss_ok, params_ok=params_ok, callback=callback,
+        )  # fmt: skip
+        if message:
             diverged = True
-            message = f"diverged in epoch {epoch}: non-finite {'loss' if not loss_ok else 'parameters'}"
-            logger.warning(message)
             break
         epochs_done = epoch
     final_loss = float(eval_fn(X, y).asnumpy().reshape(-1)[0])
@@ -420,7 +417,7 @@ def train(
     except TypeError:
         weight = bias = None
     if not message:
-        message = f"finished {epochs_done} epoch(s), {step} updates, final loss {final_loss:.4e}"
+        message = finished_message(epochs_done, step, final_loss)
     steps_arr = np.asarray(record_steps[: len(losses)], dtype=np.int64)
     history: dict[str, Array] = {}
     if keep_params:

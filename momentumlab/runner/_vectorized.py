@@ -27,7 +27,7 @@ from momentumlab.problems import Problem, linear_problem
 from momentumlab.runner._config import RunConfig
 from momentumlab.runner._fast import config_reason, gather_per_batch, model_reason
 from momentumlab.runner._moments import SquaredMoments
-from momentumlab.runner._result import RunResult
+from momentumlab.runner._result import RunResult, divergence_message, finished_message
 from momentumlab.runner._train import _learning_rates, _seed_streams
 
 #: Fields every configuration of one :func:`train_many` call must share (they fix the batch
@@ -290,9 +290,9 @@ def _run(configs: list[RunConfig], problem: Problem, start: float) -> list[RunRe
         Wk, Bk = final_W[k].copy(), final_B[k].copy()
         final_loss = float(moments.loss(Wk, Bk))
         if diverged:
-            message = f"diverged in epoch {last_epoch}: non-finite {'loss' if not ok_loss else 'parameters'}"
+            message = divergence_message(last_epoch, loss_ok=ok_loss)
         else:
-            message = f"finished {done} epoch(s), {n_steps} updates, final loss {final_loss:.4e}"
+            message = finished_message(done, n_steps, final_loss)
         results.append(
             RunResult(
                 config=c,
