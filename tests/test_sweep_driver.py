@@ -122,7 +122,7 @@ def test_argument_checks(tmp_path: Path) -> None:
         ml.sweep.run_sweep([TINY], TINY_DATA, tmp_path / "s.sqlite", chunk_size=0)
     with pytest.raises(TypeError, match="executor must be an Executor or None"):
         ml.sweep.run_sweep([TINY], TINY_DATA, tmp_path / "s.sqlite", executor="pool")  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="data must be a LinearData or a data spec"):
+    with pytest.raises(TypeError, match="data must be a LinearData, a Problem or a data spec"):
         ml.sweep.run_sweep([TINY], {"n": 3}, tmp_path / "s.sqlite")
     with pytest.raises(ValueError, match="workers must be an integer >= 1, got 0"):
         ml.sweep.PoolExecutor(0)
