@@ -24,7 +24,7 @@ def plot_schedule(
     steps_per_epoch: int | None = None,
     **line_kwargs: Any,
 ) -> Axes:
-    """Draw ``schedule(t)`` for the updates ``t = 0 .. n_steps - 1`` as a step line.
+    """Draw a schedule as a step line over the updates 0 to ``n_steps - 1``.
 
     Args:
         schedule: a step schedule (step from 0 -> value), e.g. from :mod:`momentumlab.optim`.
