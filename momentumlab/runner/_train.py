@@ -107,6 +107,49 @@ class _MetricOf(mx.gluon.HybridBlock):
         return F.mean((F.reshape(out, (-1,)) > 0) == F.reshape(y, (-1,)))
 
 
+def _to_host(records: list[Any]) -> Array:
+    """One host copy of an epoch's scalar records (each of shape ``(1,)`` from ``mean``)."""
+    if not records:
+        return np.zeros(0)
+    try:  # the common case: one concat, no per-record reshape
+        out: Array = mx.nd.concat(*records, dim=0).asnumpy()
+    except mx.base.MXNetError:
+        out = mx.nd.concat(*[r.reshape((1,)) for r in records], dim=0).asnumpy()
+    if out.shape != (len(records),):
+        out = mx.nd.concat(*[r.reshape((1,)) for r in records], dim=0).asnumpy()
+    return out
+
+
+class _DirectCall:
+    """Call a hybridized block's cached graph without Gluon's per-call bookkeeping.
+
+    The first call goes through the block (which builds its ``CachedOp``); later calls hand
+    the inputs and the parameters' arrays straight to that ``CachedOp``, which is what
+    ``HybridBlock._call_cached_op`` does after checking the argument structure and gathering
+    the parameter arrays again. The arrays are the same, so results (and gradients, under
+    ``autograd.record``) are identical; it saves about 0.1 ms per call, a large share of a
+    tiny model's step. If MXNet's private attributes are not there, every call goes through
+    the block.
+    """
+
+    def __init__(self, block: mx.gluon.HybridBlock) -> None:
+        self._block = block
+        self._op: Any = None
+        self._spec: list[tuple[bool, Any]] = []
+
+    def __call__(self, *args: Any) -> Any:
+        if self._op is not None:
+            out = self._op(*[args[v] if is_arg else v for is_arg, v in self._spec])
+            return out[0] if isinstance(out, (list, tuple)) else out
+        out = self._block(*args)
+        op = getattr(self._block, "_cached_op", None)
+        pairs = getattr(self._block, "_cached_op_args", None)
+        if op is not None and pairs is not None and isinstance(out, mx.nd.NDArray):
+            self._spec = [(True, i) if is_arg else (False, i.data()) for is_arg, i in pairs]
+            self._op = op
+        return out
+
+
 def _metric_fn(
     problem: Problem, net: mx.gluon.Block, loss: mx.gluon.loss.Loss, hybrid: bool
 ) -> Callable[[Any, Any], Any] | None:
@@ -115,6 +158,7 @@ def _metric_fn(
     block = _MetricOf(net, loss, problem.metric)
     if hybrid:
         block.hybridize(static_alloc=True)
+        return _DirectCall(block)
     return block
 
 
@@ -306,10 +350,12 @@ def train(
 
     hybrid = isinstance(net, mx.gluon.HybridBlock)
     if hybrid:
-        step_fn: Callable[[Any, Any, Any], Any] = _BatchLossOf(net, loss)
-        eval_fn: Callable[[Any, Any], Any] = _LossOf(net, loss, mean=True)
-        step_fn.hybridize(static_alloc=True)  # type: ignore[attr-defined]
-        eval_fn.hybridize(static_alloc=True)  # type: ignore[attr-defined]
+        step_block = _BatchLossOf(net, loss)
+        eval_block = _LossOf(net, loss, mean=True)
+        step_block.hybridize(static_alloc=True)
+        eval_block.hybridize(static_alloc=True)
+        step_fn: Callable[[Any, Any, Any], Any] = _DirectCall(step_block)
+        eval_fn: Callable[[Any, Any], Any] = _DirectCall(eval_block)
     else:
         net_, loss_ = net, loss
 
@@ -388,11 +434,11 @@ def train(
                     metric_records.append(metric_fn(Xh, yh))
                 if keep_params:
                     snapshots.append([p.data().copy() for p in plist])
-        host = mx.nd.concat(*[r.reshape((1,)) for r in records], dim=0).asnumpy() if records else np.zeros(0)
+        host = _to_host(records)
         losses.extend(float(v) for v in host)
         records = []
         if metric_fn is not None and metric_records:
-            mhost = mx.nd.concat(*[r.reshape((1,)) for r in metric_records], dim=0).asnumpy()
+            mhost = _to_host(metric_records)
             metrics.extend(float(v) for v in mhost)
             metric_records = []
         if plateau is not None and plateau_state is not None and not per_record and step < len(lrs):
