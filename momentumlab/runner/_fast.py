@@ -274,7 +274,6 @@ def run_fast(
         config=config,
         losses=np.asarray(losses, dtype=np.float64),
         record_steps=steps_arr,
-        record_epochs=steps_arr / float(steps_per_epoch),
         learning_rates=np.asarray(lrs[:step], dtype=np.float64),
         momenta=np.full(step, momentum, dtype=np.float64),
         params={wname: W.copy(), bname: B.copy()},

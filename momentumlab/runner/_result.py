@@ -81,7 +81,6 @@ class RunResult:
         losses: recorded mean full-dataset losses, the first one before any update (float32
             values on the Gluon path; float64 on the fast and vectorized paths).
         record_steps: number of updates completed at each record.
-        record_epochs: position of each record in epochs (``record_steps / steps_per_epoch``).
         learning_rates: the learning rate MXNet used for every update.
         momenta: the momentum MXNet used for every update (``nan`` when the optimizer has none).
         params: final parameters by name (see :func:`momentumlab.models.get_params`).
@@ -109,7 +108,6 @@ class RunResult:
     config: RunConfig
     losses: Array
     record_steps: Array
-    record_epochs: Array
     learning_rates: Array
     momenta: Array
     params: dict[str, Array]
@@ -129,8 +127,13 @@ class RunResult:
     problem_name: str = ""
 
     def __post_init__(self) -> None:
-        for name in ("losses", "record_steps", "record_epochs", "learning_rates", "momenta", "metrics"):
+        for name in ("losses", "record_steps", "learning_rates", "momenta", "metrics"):
             _readonly(getattr(self, name))
+
+    @property
+    def record_epochs(self) -> Array:
+        """Position of each record in epochs: ``record_steps / steps_per_epoch``."""
+        return _readonly(self.record_steps / float(max(self.steps_per_epoch, 1)))
 
     def epoch_loss(self, epoch: int) -> float:
         """The last loss recorded at or before the end of ``epoch`` (from 1).

@@ -473,7 +473,6 @@ def train(
         config=config,
         losses=np.asarray(losses, dtype=np.float64),
         record_steps=steps_arr,
-        record_epochs=steps_arr / float(steps_per_epoch),
         learning_rates=np.asarray(used_lrs, dtype=np.float64),
         momenta=np.asarray(used_moms, dtype=np.float64),
         params=params,

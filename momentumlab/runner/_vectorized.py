@@ -298,7 +298,6 @@ def _run(configs: list[RunConfig], problem: Problem, start: float) -> list[RunRe
                 config=c,
                 losses=np.asarray(lk, dtype=np.float64),
                 record_steps=steps_arr[keep_r].copy(),
-                record_epochs=steps_arr[keep_r] / float(spe),
                 learning_rates=lrs[k, :n_steps].copy(),
                 momenta=np.full(n_steps, moms[k]),
                 params={wname: Wk, bname: Bk},

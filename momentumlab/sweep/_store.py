@@ -15,7 +15,7 @@ import math
 import os
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -105,7 +105,7 @@ def _flat(prefix: str, value: Any, out: dict[str, Any]) -> None:
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
-class Row:
+class Row(Outcome):
     """One stored run. Arrays are read-only.
 
     Attributes:
@@ -115,7 +115,7 @@ class Row:
         data: the data's description.
         status: ``"done"``, ``"diverged"`` or ``"failed"``.
         error: the error text of a failed run, else ``None``.
-        final_loss: last recorded loss (``nan`` for a failed run or a non-finite loss).
+        final_loss: loss of the final parameters (``nan`` for a failed run).
         losses, record_steps, record_epochs, learning_rates, momenta: the run's history, as in
             :class:`~momentumlab.RunResult` (empty for a failed run).
         params: final parameters by name.
@@ -126,29 +126,9 @@ class Row:
         attempts: how many times the run was started (more than 1 after a lost worker).
     """
 
-    key: str
     config: RunConfig
     config_json: dict[str, Any]
     data: dict[str, Any]
-    status: str
-    error: str | None
-    final_loss: float
-    losses: Array
-    record_steps: Array
-    record_epochs: Array
-    learning_rates: Array
-    momenta: Array
-    params: dict[str, Array] = field(default_factory=dict)
-    n_steps: int = 0
-    steps_per_epoch: int = 0
-    epochs_completed: int = 0
-    message: str = ""
-    path: str = ""
-    wall_time: float = math.nan
-    started_at: float = math.nan
-    finished_at: float = math.nan
-    worker: str = ""
-    attempts: int = 1
 
     def value(self, name: str) -> Any:
         """A config field by path, e.g. ``row.value("schedule.factor")``."""
@@ -178,7 +158,6 @@ class Row:
             config=self.config,
             losses=np.array(self.losses),
             record_steps=np.array(self.record_steps),
-            record_epochs=np.array(self.record_epochs),
             learning_rates=np.array(self.learning_rates),
             momenta=np.array(self.momenta),
             params=dict(self.params),
