@@ -707,12 +707,18 @@ class EpochDecay:
         [1.0, 1.0, 0.5, 0.5, 0.25, 0.25]
     """
 
+    init_value: float = 1.0
     factor: float = 0.1
     after_epoch: int = 2
 
     def __post_init__(self) -> None:
+        check_float("init_value", self.init_value)
         check_float("factor", self.factor, low=0.0, high=1.0, low_open=True)
         check_int("after_epoch", self.after_epoch, low=0)
+
+    def __call__(self, epoch: float) -> float:
+        """The value during ``epoch`` counted from 0 (as :class:`PerEpoch` passes it)."""
+        return self.learning_rate(self.init_value, int(epoch) + 1)
 
     def learning_rate(self, base: float, epoch: int) -> float:
         """The learning rate used during ``epoch`` (1-based) for a base rate ``base``."""
