@@ -133,7 +133,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
     data = ml.data.make_linear_regression(seed=0)
-    config = ml.RunConfig(batch_size=BATCH, learning_rate=LR, momentum=MOM, epochs=EPOCHS, period=PERIOD)
+    config = ml.RunConfig.chapter(
+        batch_size=BATCH, learning_rate=LR, momentum=MOM, epochs=EPOCHS, period=PERIOD
+    )
     orders = ml.batch_orders(config, data.n_samples)
     net = ml.models.LinearRegressor(2)
     ml.models.init_normal(net, seed=0)

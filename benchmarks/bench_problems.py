@@ -47,13 +47,14 @@ def plain_loop(problem: ml.problems.Problem, config: ml.RunConfig) -> float:
     bs = config.batch_size
     losses = [float(np.mean(loss_fn(net(X), y).asnumpy()))]
     accuracies: list[float] = []
+    period = config.period or bs
     for _ in range(config.epochs):
         for i, (xb, yb) in enumerate(loader):
             with autograd.record():
                 loss = loss_fn(net(xb), yb)
             loss.backward()
             trainer.step(xb.shape[0])
-            if i * bs % config.period == 0:
+            if i * bs % period == 0:
                 losses.append(float(np.mean(loss_fn(net(X), y).asnumpy())))
                 if held is not None and problem.metric == "accuracy":
                     pred = net(held.features).argmax(axis=1)

@@ -43,7 +43,7 @@ def main() -> None:
     parser.add_argument("--max-elements", type=float, default=1e8)
     parser.add_argument("--gluon-steps", type=int, default=1000)
     args = parser.parse_args()
-    config = ml.RunConfig(
+    config = ml.RunConfig.chapter(
         batch_size=BATCH, period=BATCH, epochs=1, learning_rate=0.01, max_records_per_epoch=10
     )
     ml.train(config, ml.data.make_linear_regression(n_samples=1000, seed=0))  # warm-up

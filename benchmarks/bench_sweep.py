@@ -39,10 +39,15 @@ def configs(k: int, base: ml.RunConfig, *, shared_seed: bool = False) -> list[ml
     return [
         dataclasses.replace(
             base,
-            learning_rate=float(rng.uniform(0.01, 0.4)),
+            learning_rate=ml.optim.PerEpoch(
+                ml.optim.EpochDecay(
+                    init_value=float(rng.uniform(0.01, 0.4)),
+                    factor=float(rng.uniform(0.05, 1.0)),
+                    after_epoch=2,
+                )
+            ),
             momentum=float(rng.uniform(0.0, 0.95)),
             seed=0 if shared_seed else int(rng.integers(0, 2**31)),
-            schedule=ml.optim.EpochDecay(factor=float(rng.uniform(0.05, 1.0)), after_epoch=2),
         )
         for _ in range(k)
     ]
@@ -54,7 +59,7 @@ def main() -> None:
     parser.add_argument("--probe", type=int, default=3)
     args = parser.parse_args()
     data = ml.data.make_linear_regression(seed=0)
-    base = ml.RunConfig()
+    base = ml.RunConfig.chapter()
     orders = ml.batch_orders(base, data.n_samples)
     net = ml.models.LinearRegressor(2)
     ml.models.init_normal(net, seed=0)

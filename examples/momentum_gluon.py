@@ -36,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     try:
-        config = ml.RunConfig(
+        config = ml.RunConfig.chapter(
             batch_size=args.batch_size,
             learning_rate=args.lr,
             momentum=args.momentum,

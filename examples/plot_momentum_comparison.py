@@ -35,7 +35,7 @@ parser.add_argument("--out", default=None, help="write the figure to this PNG")
 args, _ = parser.parse_known_args()
 
 data = ml.data.make_linear_regression(seed=0)
-chapter = ml.RunConfig()  # batch 10, lr 0.2, momentum 0.9, 3 epochs, decay after epoch 2
+chapter = ml.RunConfig.chapter()  # batch 10, lr 0.2, momentum 0.9, 3 epochs, decay after epoch 2
 runs = [ml.train(dataclasses.replace(chapter, momentum=m), data) for m in (0.0, 0.5, 0.9)]
 for r in runs:
     print(f"momentum {r.config.momentum}: final loss {r.final_loss:.3e} in {r.wall_time:.2f} s")

@@ -46,17 +46,20 @@ for ax, name in zip(grid.ravel(), names, strict=True):
     for momentum, style in ((config.momentum, "-"), (0.0, "--")):
         cfg = dataclasses.replace(config, momentum=momentum)
         result = ml.train(cfg, problem)
-        while result.diverged and float(cfg.learning_rate) > float(config.learning_rate) / 16:  # type: ignore[arg-type]
-            cfg = dataclasses.replace(cfg, learning_rate=float(cfg.learning_rate) / 2)  # type: ignore[arg-type]
+        while isinstance(cfg.learning_rate, float) and result.diverged:
+            if cfg.learning_rate <= float(config.learning_rate) / 16:  # type: ignore[arg-type]
+                break
+            cfg = dataclasses.replace(cfg, learning_rate=cfg.learning_rate / 2)
             result = ml.train(cfg, problem)
         y = np.asarray(result.losses, dtype=float)
         if problem.optimal_loss is not None:
             y = np.maximum(y - problem.optimal_loss, 1e-16)
-        label = f"momentum {cfg.momentum:.2g}, lr {float(cfg.learning_rate):.2g}"  # type: ignore[arg-type]
+        lr = f"{cfg.learning_rate:.2g}" if isinstance(cfg.learning_rate, float) else "scheduled"
+        label = f"momentum {cfg.momentum or 0.0:.2g}, lr {lr}"
         ax.semilogy(result.record_epochs, y, style, label=label + (" (diverged)" if result.diverged else ""))
         if result.metric_name in ("accuracy", "binary_accuracy"):
             title += f"\nacc {result.metrics[-1]:.3f}" if style == "-" else f" / {result.metrics[-1]:.3f}"
-        print(f"{name:18s} momentum={cfg.momentum:<6.3g} final loss {result.final_loss:.4e}")
+        print(f"{name:18s} momentum={cfg.momentum or 0.0:<6.3g} final loss {result.final_loss:.4e}")
     ax.set_title(title, fontsize="medium")
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss - optimum" if problem.optimal_loss is not None else "loss")

@@ -74,7 +74,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     data = ml.data.make_linear_regression(seed=0)
     plateau = o.ReduceOnPlateau(factor=0.5, patience=15, threshold=0.05, observe="record")
-    run = ml.train(ml.RunConfig(learning_rate=o.cosine_decay(0.2, N), schedule=None, plateau=plateau), data)
+    run = ml.train(
+        ml.RunConfig(
+            batch_size=10,
+            momentum=0.9,
+            epochs=3,
+            period=10,
+            init_sigma=1.0,
+            max_records_per_epoch=None,
+            learning_rate=o.cosine_decay(0.2, N),
+            plateau=plateau,
+        ),
+        data,
+    )
     cols = 4
     rows = (len(panels) + 1 + cols - 1) // cols
     fig = Figure(figsize=(4.0 * cols, 2.6 * rows), layout="constrained")

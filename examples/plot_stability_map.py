@@ -44,7 +44,16 @@ A = np.hstack([X.astype(np.float64), np.ones((N, 1))])
 lam = np.linalg.eigvalsh(A.T @ A / N)
 print(f"Hessian eigenvalues {lam.round(3)}, condition number {lam[-1] / lam[0]:.2f}")
 
-base = ml.RunConfig(batch_size=N, period=N, epochs=40, schedule=None, shuffle=False)
+base = ml.RunConfig(
+    learning_rate=0.2,
+    momentum=0.9,
+    init_sigma=1.0,
+    max_records_per_epoch=None,
+    batch_size=N,
+    period=N,
+    epochs=40,
+    shuffle=False,
+)
 runs = [
     ml.train(dataclasses.replace(base, learning_rate=float(lr), momentum=float(m)), data)
     for lr in np.geomspace(0.05, 20.0, 16)

@@ -28,10 +28,9 @@ import momentumlab as ml
 
 
 def full_batch(n: int, lr: float, momentum: float, steps: int) -> ml.RunConfig:
-    return ml.RunConfig(
+    return ml.RunConfig(init_sigma=1.0, max_records_per_epoch=None,
         batch_size=n,
         period=n,
-        schedule=None,
         shuffle=False,
         learning_rate=lr,
         momentum=momentum,
@@ -100,8 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     chapter_data = ml.data.make_linear_regression(seed=args.seed)
     cq = ml.theory.least_squares(chapter_data)
     for (lr, mom), color in zip([(0.2, 0.9), (0.02, 0.9), (0.2, 0.0)], ["C3", "C4", "C5"], strict=True):
-        config = ml.RunConfig(
-            learning_rate=lr, momentum=mom, schedule=None, epochs=args.epochs, seed=args.seed
+        config = ml.RunConfig(batch_size=10, period=10, init_sigma=1.0, max_records_per_epoch=None,
+            learning_rate=lr, momentum=mom, epochs=args.epochs, seed=args.seed
         )
         result = ml.train(config, chapter_data)
         floor = ml.theory.stationary_loss(cq, learning_rate=lr, momentum=mom, batch_size=config.batch_size)

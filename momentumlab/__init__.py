@@ -2,7 +2,7 @@
 
 Example:
     >>> import momentumlab as ml
-    >>> result = ml.train(ml.RunConfig(), ml.data.make_linear_regression(seed=0))
+    >>> result = ml.train(ml.RunConfig.chapter(), ml.data.make_linear_regression(seed=0))
     >>> result.final_loss < 1e-4
     True
 """

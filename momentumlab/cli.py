@@ -70,16 +70,6 @@ def _run_config(args: argparse.Namespace) -> tuple[ml.RunConfig, ml.sweep.DataSp
         config_table["momentum"] = _none_or_float(args.momentum)
     if args.no_shuffle:
         config_table["shuffle"] = False
-    if args.no_decay:
-        config_table["schedule"] = "none"
-    elif args.decay_factor is not None or args.decay_after is not None:
-        sched = config_table.get("schedule")
-        sched = dict(sched) if isinstance(sched, dict) else {}
-        if args.decay_factor is not None:
-            sched["factor"] = args.decay_factor
-        if args.decay_after is not None:
-            sched["after_epoch"] = args.decay_after
-        config_table["schedule"] = sched
     if args.problem is not None:
         data_table["problem"] = args.problem
     data_flags = {"n_samples": args.n_samples, "noise": args.noise, "seed": args.data_seed}
@@ -89,6 +79,8 @@ def _run_config(args: argparse.Namespace) -> tuple[ml.RunConfig, ml.sweep.DataSp
         if isinstance(spec, ml.sweep.ProblemSpec):  # the problem's settings, then file and flags
             config_table = {**spec.build().settings, **config_table}
         config = ml.sweep.config_from_mapping(config_table)
+        if args.chapter:  # the chapter's settings under what the file and flags give
+            config = ml.RunConfig.chapter(**{k: getattr(config, k) for k in config_table})
     except (TypeError, ValueError) as err:
         raise CliError(str(err)) from err
     return config, spec
@@ -127,7 +119,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     if result.diverged:
         print(f"diverged: {result.message}", file=out)
     ax = ml.viz.plot_loss(result)
-    lr = "schedule" if callable(config.learning_rate) else f"{config.learning_rate:g}"
+    lr = f"{config.learning_rate:g}" if isinstance(config.learning_rate, float) else "schedule"
     ax.set_title(f"batch {config.batch_size}, lr {lr}, momentum {config.momentum}")
     _save(ax, args.out)
     print(f"wrote {args.out} ({result.wall_time:.2f} s of training)", file=out)
@@ -426,9 +418,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--optimizer", help="an MXNet optimizer name (default sgd)")
     run.add_argument("--weight-decay", type=float)
     run.add_argument("--init-sigma", type=float)
-    run.add_argument("--decay-factor", type=float, help="per-epoch learning-rate factor")
-    run.add_argument("--decay-after", type=int, help="last epoch at the base learning rate")
-    run.add_argument("--no-decay", action="store_true", help="no per-epoch decay")
+    run.add_argument(
+        "--chapter",
+        action="store_true",
+        help="start from the chapter's settings (RunConfig.chapter(): batch 10, lr 0.2 x0.1 per epoch "
+        "after epoch 2, momentum 0.9, 3 epochs, a record every 10 examples); --lr sets the decay's base",
+    )
     run.add_argument("--no-shuffle", action="store_true")
     run.add_argument(
         "--problem",

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 
 #: Tiny runs (2 updates each): the driver spends its time writing, good for kill tests.
-TINY = ml.RunConfig(epochs=1, batch_size=100, period=100)
+TINY = ml.RunConfig(epochs=1, batch_size=100, period=100, learning_rate=0.2, momentum=0.9, init_sigma=1.0)
 TINY_DATA = ml.sweep.LinearRegressionSpec(n_samples=200, seed=0)
 
 

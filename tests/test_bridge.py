@@ -160,8 +160,12 @@ def test_chapter_decay_with_multifactor_scheduler_equals_momentumlab_schedule_bi
     bs, epochs = 10, 4
     spe = data.n_samples // bs
     config = ml.RunConfig(
+        batch_size=10,
+        momentum=0.9,
+        period=10,
+        init_sigma=1.0,
+        max_records_per_epoch=None,
         learning_rate=ml.optim.multistep_decay(0.2, [spe * e for e in range(2, epochs)], 0.1),
-        schedule=None,
         epochs=epochs,
         seed=3,
     )
@@ -182,10 +186,14 @@ def test_chapter_decay_with_multifactor_scheduler_equals_momentumlab_schedule_bi
 
 def test_per_epoch_config_equals_the_chapter_default_bit_for_bit() -> None:
     data = ml.data.make_linear_regression(n_samples=200, seed=5)
-    default = ml.train(ml.RunConfig(epochs=4, seed=1), data, path="gluon")
+    default = ml.train(ml.RunConfig.chapter(epochs=4, seed=1), data, path="gluon")
     per_epoch = ml.RunConfig(
+        batch_size=10,
+        momentum=0.9,
+        period=10,
+        init_sigma=1.0,
+        max_records_per_epoch=None,
         learning_rate=ml.optim.PerEpoch(ml.optim.multistep_decay(0.2, [2, 3], 0.1)),
-        schedule=None,
         epochs=4,
         seed=1,
     )

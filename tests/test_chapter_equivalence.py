@@ -23,7 +23,7 @@ def test_train_matches_chapter_loop_bit_for_bit(
     batch_size: int, lr: float, mom: float, epochs: int, period: int, seed: int
 ) -> None:
     data = ml.data.make_linear_regression(seed=100 + seed)
-    config = ml.RunConfig(
+    config = ml.RunConfig.chapter(
         batch_size=batch_size,
         learning_rate=lr,
         momentum=mom,
@@ -49,7 +49,7 @@ def test_train_matches_chapter_loop_bit_for_bit(
 
 def test_shuffle_false_uses_the_data_order() -> None:
     data = ml.data.make_linear_regression(n_samples=200, seed=7)
-    config = ml.RunConfig(batch_size=10, epochs=3, period=10, shuffle=False, seed=0)
+    config = ml.RunConfig.chapter(batch_size=10, epochs=3, period=10, shuffle=False, seed=0)
     net = ml.models.LinearRegressor(2)
     ml.models.init_normal(net, seed=1)
     w0, b0 = ml.models.get_linear_params(net)

@@ -33,7 +33,7 @@ def _main(*args: str) -> tuple[int, str]:
 
 def test_run_prints_the_chapter_lines_and_writes_the_plot(tmp_path: Path) -> None:
     png = tmp_path / "loss.png"
-    status, text = _main("run", "--epochs", "3", "--out", str(png))
+    status, text = _main("run", "--chapter", "--out", str(png))
     lines = text.splitlines()
     assert status == 0
     assert lines[0] == "Batch size 10, Learning rate 0.200000, Epoch 1, loss %.4e" % _epoch_losses()[0]
@@ -45,14 +45,18 @@ def test_run_prints_the_chapter_lines_and_writes_the_plot(tmp_path: Path) -> Non
 
 def _epoch_losses() -> list[float]:
     got: list[float] = []
-    ml.train(ml.RunConfig(), ml.data.make_linear_regression(seed=0), callback=lambda i: got.append(i.loss))
+    ml.train(
+        ml.RunConfig.chapter(), ml.data.make_linear_regression(seed=0), callback=lambda i: got.append(i.loss)
+    )
     return got
 
 
 def test_run_from_toml_with_flag_override(tmp_path: Path) -> None:
     cfg = write_spec(
         tmp_path / "run.toml",
-        "[config]\nbatch_size = 20\nperiod = 20\nmomentum = 0.5\n[config.schedule]\nfactor = 0.5\n"
+        "[config]\nbatch_size = 20\nperiod = 20\nmomentum = 0.5\n"
+        '[config.learning_rate]\nkind = "PerEpoch"\n'
+        '[config.learning_rate.schedule]\nkind = "EpochDecay"\ninit_value = 0.2\nfactor = 0.5\n'
         "[data]\nn_samples = 100\n",
     )
     status, text = _main("run", "--config", str(cfg), "--epochs", "3", "--out", str(tmp_path / "a.png"))

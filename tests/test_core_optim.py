@@ -79,7 +79,7 @@ def test_make_trainer_validates() -> None:
     with pytest.raises(ValueError, match=r"optimizer must be one of \[.*\], got 'sgdd'"):
         ml.optim.make_trainer(params, optimizer="sgdd")
     with pytest.raises(
-        ValueError, match=r"momentum is not a hyperparameter of optimizer 'adam'; valid ones are"
+        ValueError, match=r"momentum must be None for optimizer 'adam', which takes no momentum"
     ):
         ml.optim.make_trainer(params, optimizer="adam", momentum=0.9)
     with pytest.raises(ValueError, match=r"hyperparameters has 'beta1', which optimizer 'sgd' does not take"):

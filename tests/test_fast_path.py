@@ -41,7 +41,7 @@ def test_fast_path_matches_gluon_path(
     bs: int, lr: float, mom: float | None, epochs: int, period: int, seed: int, wd: float, shuffle: bool
 ) -> None:
     data = ml.data.make_linear_regression(seed=200 + seed)
-    config = ml.RunConfig(
+    config = ml.RunConfig.chapter(
         batch_size=bs,
         learning_rate=lr,
         momentum=mom,
@@ -71,7 +71,7 @@ def test_fast_path_matches_gluon_path(
 
 def test_fast_path_matches_the_chapter_loop() -> None:
     data = ml.data.make_linear_regression(seed=100)
-    config = ml.RunConfig()
+    config = ml.RunConfig.chapter()
     net = ml.models.LinearRegressor(2)
     ml.models.init_normal(net, seed=0)
     w0, b0 = ml.models.get_linear_params(net)
@@ -92,9 +92,10 @@ def test_fast_path_multi_output_schedule_callback_and_history() -> None:
         n_samples=300, weight=np.array([[1.0, 2.0, 0.5], [-1.0, 0.0, 3.0]]), bias=[0.5, -1.0], seed=3
     )
     config = ml.RunConfig(
+        init_sigma=1.0,
+        max_records_per_epoch=None,
         batch_size=12,
         learning_rate=lambda t: 0.1 / (1.0 + 0.01 * t),
-        schedule=None,
         momentum=0.8,
         epochs=3,
         period=24,
@@ -117,7 +118,15 @@ def test_fast_path_multi_output_schedule_callback_and_history() -> None:
 
 def test_fast_path_divergence_agrees_with_gluon() -> None:
     data = ml.data.make_linear_regression(n_samples=100, seed=1)
-    config = ml.RunConfig(learning_rate=50.0, momentum=0.9, epochs=4, schedule=None)
+    config = ml.RunConfig(
+        batch_size=10,
+        period=10,
+        init_sigma=1.0,
+        max_records_per_epoch=None,
+        learning_rate=50.0,
+        momentum=0.9,
+        epochs=4,
+    )
     fast = ml.train(config, data)
     gluon = ml.train(config, data, path="gluon")
     assert fast.diverged
@@ -131,7 +140,7 @@ def test_fast_path_heldout_loss_metric() -> None:
     train_data = ml.data.make_linear_regression(n_samples=200, seed=1)
     held = ml.data.make_linear_regression(n_samples=50, seed=2)
     problem = ml.problems.linear_problem(train_data, heldout=held)
-    config = ml.RunConfig(epochs=2)
+    config = ml.RunConfig.chapter(epochs=2)
     fast = ml.train(config, problem)
     gluon = ml.train(config, problem, path="gluon")
     assert fast.path == "fast"
@@ -144,7 +153,7 @@ def test_fast_path_per_batch_gather_on_wide_data() -> None:
     weight = rng.standard_normal(120)
     data = ml.data.make_linear_regression(n_samples=400, weight=weight, seed=4)
     assert gather_per_batch(400, 120, 10)
-    config = ml.RunConfig(learning_rate=0.005, epochs=2, max_records_per_epoch=3, seed=1)
+    config = ml.RunConfig.chapter(learning_rate=0.005, epochs=2, max_records_per_epoch=3, seed=1)
     fast = ml.train(config, data)
     gluon = ml.train(config, data, path="gluon")
     assert fast.weight is not None
@@ -157,9 +166,9 @@ def test_fast_path_per_batch_gather_on_wide_data() -> None:
 @pytest.mark.parametrize(
     ("config", "problem_kind", "reason"),
     [
-        (ml.RunConfig(optimizer="adam", momentum=None), "data", "optimizer"),
-        (ml.RunConfig(hyperparameters={"clip_gradient": 1.0}), "data", "hyperparameters"),
-        (ml.RunConfig(), "relu", "activation"),
+        (ml.RunConfig.chapter(optimizer="adam", momentum=None), "data", "optimizer"),
+        (ml.RunConfig.chapter(hyperparameters={"clip_gradient": 1.0}), "data", "hyperparameters"),
+        (ml.RunConfig.chapter(), "relu", "activation"),
     ],
 )
 def test_auto_falls_back_and_fast_explains(config: ml.RunConfig, problem_kind: str, reason: str) -> None:
@@ -176,7 +185,7 @@ def test_auto_falls_back_and_fast_explains(config: ml.RunConfig, problem_kind: s
 def test_path_argument_is_validated() -> None:
     data = ml.data.make_linear_regression(n_samples=20, seed=0)
     with pytest.raises(ValueError, match="path must be one of"):
-        ml.train(ml.RunConfig(epochs=1), data, path="numpy")
+        ml.train(ml.RunConfig.chapter(epochs=1), data, path="numpy")
 
 
 @settings(max_examples=60, deadline=None)
@@ -191,7 +200,7 @@ def test_record_mask_keeps_evenly_spaced_chapter_positions(
 ) -> None:
     if bs > n:
         bs = n
-    config = ml.RunConfig(batch_size=bs, period=bs * mult, max_records_per_epoch=cap)
+    config = ml.RunConfig.chapter(batch_size=bs, period=bs * mult, max_records_per_epoch=cap)
     mask = config.record_mask(n)
     steps = -(-n // bs)
     candidates = [i for i in range(steps) if i * bs % (bs * mult) == 0]
@@ -206,12 +215,12 @@ def test_record_mask_keeps_evenly_spaced_chapter_positions(
 
 def test_max_records_per_epoch_is_validated() -> None:
     with pytest.raises(ValueError, match="max_records_per_epoch must be an integer >= 1, got 0"):
-        ml.RunConfig(max_records_per_epoch=0)
+        ml.RunConfig.chapter(max_records_per_epoch=0)
 
 
 def test_record_cap_gives_the_same_positions_on_both_paths() -> None:
     data = ml.data.make_linear_regression(n_samples=500, seed=0)
-    config = ml.RunConfig(epochs=2, max_records_per_epoch=4)
+    config = ml.RunConfig.chapter(epochs=2, max_records_per_epoch=4)
     fast = ml.train(config, data)
     gluon = ml.train(config, data, path="gluon")
     np.testing.assert_array_equal(fast.record_steps, gluon.record_steps)

@@ -16,12 +16,15 @@ def _configs(base: ml.RunConfig, k: int, *, seeds: int, rng_seed: int = 0) -> li
     return [
         dataclasses.replace(
             base,
-            learning_rate=float(rng.uniform(0.01, 0.4)),
+            learning_rate=ml.optim.PerEpoch(
+                ml.optim.EpochDecay(
+                    init_value=float(rng.uniform(0.01, 0.4)),
+                    factor=float(rng.uniform(0.05, 1.0)),
+                    after_epoch=int(rng.integers(0, 3)),
+                )
+            ),
             momentum=float(rng.choice([0.0, 0.5, 0.9, 0.99])),
             seed=int(rng.integers(0, seeds)),
-            schedule=ml.optim.EpochDecay(
-                factor=float(rng.uniform(0.05, 1.0)), after_epoch=int(rng.integers(0, 3))
-            ),
             weight_decay=float(rng.choice([0.0, 0.01])),
         )
         for _ in range(k)
@@ -57,12 +60,12 @@ def _check_against_train(
 
 def test_train_many_matches_train_with_distinct_seeds() -> None:
     data = ml.data.make_linear_regression(n_samples=300, seed=0)
-    _check_against_train(_configs(ml.RunConfig(epochs=3), 12, seeds=50), data)
+    _check_against_train(_configs(ml.RunConfig.chapter(epochs=3), 12, seeds=50), data)
 
 
 def test_train_many_matches_train_with_a_shared_seed_and_a_record_cap() -> None:
     data = ml.data.make_linear_regression(n_samples=250, seed=1)
-    _check_against_train(_configs(ml.RunConfig(epochs=2, max_records_per_epoch=5), 8, seeds=1), data)
+    _check_against_train(_configs(ml.RunConfig.chapter(epochs=2, max_records_per_epoch=5), 8, seeds=1), data)
 
 
 def test_train_many_without_shuffling_and_with_a_heldout_metric() -> None:
@@ -71,7 +74,7 @@ def test_train_many_without_shuffling_and_with_a_heldout_metric() -> None:
         heldout=ml.data.make_linear_regression(n_samples=60, seed=3),
     )
     _check_against_train(
-        _configs(ml.RunConfig(epochs=2, shuffle=False, batch_size=8, period=16), 6, seeds=4), problem
+        _configs(ml.RunConfig.chapter(epochs=2, shuffle=False, batch_size=8, period=16), 6, seeds=4), problem
     )
 
 
@@ -80,9 +83,15 @@ def test_train_many_multi_output_and_wide_batches() -> None:
     data = ml.data.make_linear_regression(
         n_samples=150, weight=rng.standard_normal((2, 60)), bias=[0.3, -0.2], seed=6
     )
-    base = ml.RunConfig(epochs=2, batch_size=20, period=40)
+    base = ml.RunConfig.chapter(epochs=2, batch_size=20, period=40)
     configs = [
-        dataclasses.replace(c, learning_rate=0.05 * float(c.learning_rate))  # type: ignore[arg-type]
+        ml.sweep.apply_changes(
+            c,
+            {
+                "learning_rate.schedule.init_value": 0.05
+                * ml.sweep.field_value(c, "learning_rate.schedule.init_value")
+            },
+        )
         for c in _configs(base, 5, seeds=3)
     ]
     _check_against_train(configs, data)
@@ -90,7 +99,7 @@ def test_train_many_multi_output_and_wide_batches() -> None:
 
 def test_train_many_matches_the_gluon_path() -> None:
     data = ml.data.make_linear_regression(n_samples=200, seed=7)
-    configs = _configs(ml.RunConfig(epochs=2), 3, seeds=10, rng_seed=3)
+    configs = _configs(ml.RunConfig.chapter(epochs=2), 3, seeds=10, rng_seed=3)
     for config, result in zip(configs, ml.train_many(configs, data), strict=True):
         gluon = ml.train(config, data, path="gluon")
         assert result.weight is not None
@@ -101,7 +110,15 @@ def test_train_many_matches_the_gluon_path() -> None:
 
 def test_one_diverging_config_stops_alone() -> None:
     data = ml.data.make_linear_regression(n_samples=100, seed=1)
-    base = ml.RunConfig(epochs=4, schedule=None)
+    base = ml.RunConfig(
+        batch_size=10,
+        learning_rate=0.2,
+        momentum=0.9,
+        period=10,
+        init_sigma=1.0,
+        max_records_per_epoch=None,
+        epochs=4,
+    )
     configs = [base, dataclasses.replace(base, learning_rate=50.0), dataclasses.replace(base, seed=3)]
     results = ml.train_many(configs, data)
     assert [r.diverged for r in results] == [False, True, False]
@@ -112,10 +129,10 @@ def test_one_diverging_config_stops_alone() -> None:
     ("configs", "reason"),
     [
         ([], "configs is empty"),
-        ([ml.RunConfig(), ml.RunConfig(batch_size=20, period=20)], "batch_size"),
-        ([ml.RunConfig(), ml.RunConfig(epochs=2)], "epochs"),
-        ([ml.RunConfig(optimizer="nag")], "optimizer"),
-        ([ml.RunConfig(batch_size=200, period=200)], "exceeds"),
+        ([ml.RunConfig.chapter(), ml.RunConfig.chapter(batch_size=20, period=20)], "batch_size"),
+        ([ml.RunConfig.chapter(), ml.RunConfig.chapter(epochs=2)], "epochs"),
+        ([ml.RunConfig.chapter(optimizer="nag")], "optimizer"),
+        ([ml.RunConfig.chapter(batch_size=200, period=200)], "exceeds"),
     ],
 )
 def test_can_train_many_refuses_with_a_reason(configs: list[ml.RunConfig], reason: str) -> None:
@@ -127,7 +144,7 @@ def test_can_train_many_refuses_with_a_reason(configs: list[ml.RunConfig], reaso
 
 def test_train_many_type_errors() -> None:
     with pytest.raises(TypeError, match="problem_or_data must be"):
-        ml.train_many([ml.RunConfig()], "data")  # type: ignore[arg-type]
+        ml.train_many([ml.RunConfig.chapter()], "data")  # type: ignore[arg-type]
     data = ml.data.make_linear_regression(n_samples=20, seed=0)
     assert not ml.can_train_many(["x"], data)  # type: ignore[list-item]
 
@@ -136,4 +153,4 @@ def test_custom_initialiser_is_refused() -> None:
     data = ml.data.make_linear_regression(n_samples=50, seed=0)
     base = ml.problems.linear_problem(data)
     problem = dataclasses.replace(base, init_params=lambda net, rng: ml.models.init_normal(net, seed=rng))
-    assert not ml.can_train_many([ml.RunConfig()], problem)
+    assert not ml.can_train_many([ml.RunConfig.chapter()], problem)

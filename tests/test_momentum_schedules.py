@@ -60,7 +60,16 @@ def test_scheduled_momentum_matches_numpy_heavy_ball_across_lr_changes(
 ) -> None:
     momentum = ml.optim.linear_schedule(m0, m1, ramp)
     lr = ml.optim.piecewise_constant([12, 24], lrs3)
-    config = ml.RunConfig(learning_rate=lr, momentum=momentum, schedule=None, epochs=3, batch_size=10, seed=2)
+    config = ml.RunConfig(
+        period=10,
+        init_sigma=1.0,
+        max_records_per_epoch=None,
+        learning_rate=lr,
+        momentum=momentum,
+        epochs=3,
+        batch_size=10,
+        seed=2,
+    )
     result, w0, b0 = _run(config)
     n = result.n_steps
     assert list(result.momenta) == [momentum(t) for t in range(n)]
@@ -77,7 +86,9 @@ def test_scheduled_momentum_matches_numpy_heavy_ball_across_lr_changes(
 @settings(max_examples=4, deadline=None)
 @given(st.floats(0.05, 0.95), st.floats(0.01, 0.3))
 def test_constant_float_momentum_matches_numpy_heavy_ball_with_epoch_decay(mu: float, lr: float) -> None:
-    config = ml.RunConfig(learning_rate=lr, momentum=mu, epochs=3, seed=4)  # chapter decay: lr changes
+    config = ml.RunConfig.chapter(
+        learning_rate=lr, momentum=mu, epochs=3, seed=4
+    )  # chapter decay: lr changes
     result, w0, b0 = _run(config, seed=4)
     assert set(result.momenta) == {mu}
     w, b = heavy_ball_reference(config, DATA, w0, b0, list(result.learning_rates), [mu] * result.n_steps)
@@ -104,7 +115,17 @@ def test_momentum_schedule_starting_at_zero_works_where_stock_sgd_has_no_state()
                 _step_and_wait(stock)
     # Ours: a per-epoch schedule 0, 0.5, 0.9 runs and records what it used
     sched = ml.optim.PerEpoch(ml.optim.piecewise_constant([1, 2], [0.0, 0.5, 0.9]))
-    result, w0, b0 = _run(ml.RunConfig(momentum=sched, epochs=3, schedule=None, learning_rate=0.1))
+    result, w0, b0 = _run(
+        ml.RunConfig(
+            batch_size=10,
+            period=10,
+            init_sigma=1.0,
+            max_records_per_epoch=None,
+            momentum=sched,
+            epochs=3,
+            learning_rate=0.1,
+        )
+    )
     spe = result.steps_per_epoch
     assert list(result.momenta) == [0.0] * spe + [0.5] * spe + [0.9] * spe
     moms = list(result.momenta)
@@ -115,18 +136,37 @@ def test_momentum_schedule_starting_at_zero_works_where_stock_sgd_has_no_state()
 @settings(max_examples=4, deadline=None)
 @given(st.floats(0.01, 0.3), st.one_of(st.just(0.0), st.floats(1e-6, 0.95)))
 def test_constant_schedule_runs_are_bit_identical_to_floats(lr: float, mu: float) -> None:
-    base = ml.RunConfig(learning_rate=lr, momentum=mu, schedule=None, epochs=2, seed=1)
+    base = ml.RunConfig(
+        batch_size=10,
+        period=10,
+        init_sigma=1.0,
+        max_records_per_epoch=None,
+        learning_rate=lr,
+        momentum=mu,
+        epochs=2,
+        seed=1,
+    )
     plain, _, _ = _run(base, seed=1)
     sched = ml.RunConfig(
+        batch_size=10,
+        period=10,
+        init_sigma=1.0,
+        max_records_per_epoch=None,
         learning_rate=ml.optim.constant_schedule(lr),
         momentum=ml.optim.constant_schedule(mu),
-        schedule=None,
         epochs=2,
         seed=1,
     )
     scheduled, _, _ = _run(sched, seed=1)
     lr_only = ml.RunConfig(
-        learning_rate=ml.optim.constant_schedule(lr), momentum=mu, schedule=None, epochs=2, seed=1
+        batch_size=10,
+        period=10,
+        init_sigma=1.0,
+        max_records_per_epoch=None,
+        learning_rate=ml.optim.constant_schedule(lr),
+        momentum=mu,
+        epochs=2,
+        seed=1,
     )
     lr_sched, _, _ = _run(lr_only, seed=1)
     for other in (scheduled, lr_sched):
@@ -138,10 +178,11 @@ def test_constant_schedule_runs_are_bit_identical_to_floats(lr: float, mu: float
 @settings(max_examples=3, deadline=None)
 @given(st.floats(0.01, 0.3))
 def test_momentum_zero_is_bit_identical_to_plain_sgd(lr: float) -> None:
-    plain, _, _ = _run(ml.RunConfig(learning_rate=lr, momentum=None, epochs=2, seed=3), seed=3)
-    zero, _, _ = _run(ml.RunConfig(learning_rate=lr, momentum=0.0, epochs=2, seed=3), seed=3)
+    plain, _, _ = _run(ml.RunConfig.chapter(learning_rate=lr, momentum=None, epochs=2, seed=3), seed=3)
+    zero, _, _ = _run(ml.RunConfig.chapter(learning_rate=lr, momentum=0.0, epochs=2, seed=3), seed=3)
     zero_sched, _, _ = _run(
-        ml.RunConfig(learning_rate=lr, momentum=ml.optim.constant_schedule(0.0), epochs=2, seed=3), seed=3
+        ml.RunConfig.chapter(learning_rate=lr, momentum=ml.optim.constant_schedule(0.0), epochs=2, seed=3),
+        seed=3,
     )
     for other in (zero, zero_sched):
         np.testing.assert_array_equal(np.asarray(other.weight), np.asarray(plain.weight))
@@ -151,7 +192,17 @@ def test_momentum_zero_is_bit_identical_to_plain_sgd(lr: float) -> None:
 def test_one_cycle_drives_lr_and_momentum_in_a_run() -> None:
     n_steps = 3 * 12
     cyc = ml.optim.one_cycle(0.3, n_steps)
-    result, w0, b0 = _run(ml.RunConfig(learning_rate=cyc.learning_rate, momentum=cyc.momentum, schedule=None))
+    result, w0, b0 = _run(
+        ml.RunConfig(
+            batch_size=10,
+            epochs=3,
+            period=10,
+            init_sigma=1.0,
+            max_records_per_epoch=None,
+            learning_rate=cyc.learning_rate,
+            momentum=cyc.momentum,
+        )
+    )
     assert list(result.learning_rates) == [cyc.learning_rate(t) for t in range(n_steps)]
     assert list(result.momenta) == [cyc.momentum(t) for t in range(n_steps)]
     w, _ = heavy_ball_reference(
@@ -162,7 +213,18 @@ def test_one_cycle_drives_lr_and_momentum_in_a_run() -> None:
 
 def test_scheduled_nag_keeps_state_from_zero() -> None:
     sched = ml.optim.linear_schedule(0.0, 0.9, 10)
-    result, _, _ = _run(ml.RunConfig(optimizer="nag", momentum=sched, schedule=None, learning_rate=0.1))
+    result, _, _ = _run(
+        ml.RunConfig(
+            batch_size=10,
+            epochs=3,
+            period=10,
+            init_sigma=1.0,
+            max_records_per_epoch=None,
+            optimizer="nag",
+            momentum=sched,
+            learning_rate=0.1,
+        )
+    )
     assert result.momenta[0] == 0.0
     assert result.momenta[-1] == pytest.approx(0.9)
     assert result.final_loss < result.losses[0] / 100
@@ -192,4 +254,4 @@ def test_momentum_schedule_out_of_range_raises_when_used() -> None:
     with pytest.raises(
         ValueError, match=r"momentum schedule must give values in \[0.0, 1.0\), got 1.5 at step 0"
     ):
-        ml.train(ml.RunConfig(momentum=bad, epochs=1), DATA)
+        ml.train(ml.RunConfig.chapter(momentum=bad, epochs=1), DATA)

@@ -52,7 +52,7 @@ def test_the_table_covers_every_trainable_registered_optimizer() -> None:
 @pytest.mark.parametrize("name", sorted(TABLE))
 def test_each_optimizer_trains_the_chapters_problem(name: str) -> None:
     kwargs, bound = TABLE[name]
-    result = ml.train(ml.RunConfig(optimizer=name, **kwargs), DATA)
+    result = ml.train(ml.RunConfig.chapter(optimizer=name, **kwargs), DATA)
     assert not result.diverged
     assert result.final_loss < bound, f"{name}: final loss {result.final_loss:.3e} >= {bound:.0e}"
 
@@ -60,7 +60,7 @@ def test_each_optimizer_trains_the_chapters_problem(name: str) -> None:
 def test_excluded_optimizers_raise_with_their_reason() -> None:
     for name, reason in ml.optim.EXCLUDED_OPTIMIZERS.items():
         with pytest.raises(ValueError, match="excluded") as info:
-            ml.RunConfig(optimizer=name, momentum=None)
+            ml.RunConfig.chapter(optimizer=name, momentum=None)
         assert reason in str(info.value)
         net = ml.models.LinearRegressor(2, initializer=mx.init.Zero())
         with pytest.raises(ValueError, match="excluded"):
@@ -69,10 +69,10 @@ def test_excluded_optimizers_raise_with_their_reason() -> None:
 
 def test_groupadagrad_needs_2d_parameters_and_trains_a_bias_free_net() -> None:
     with pytest.raises(ValueError, match=r"needs every parameter to be 2-D.*shape \(1,\)"):
-        ml.train(ml.RunConfig(optimizer="groupadagrad", momentum=None), DATA)
+        ml.train(ml.RunConfig.chapter(optimizer="groupadagrad", momentum=None), DATA)
     data = ml.data.make_linear_regression(bias=0.0, seed=0)
     net = mx.gluon.nn.Dense(1, in_units=2, use_bias=False)
-    config = ml.RunConfig(optimizer="groupadagrad", momentum=None, learning_rate=0.5)
+    config = ml.RunConfig.chapter(optimizer="groupadagrad", momentum=None, learning_rate=0.5)
     result = ml.train(config, data, net=net)
     assert result.final_loss < 1e-4  # measured 4.9e-5
     net2 = mx.gluon.nn.Dense(1, in_units=2, use_bias=False)
@@ -84,8 +84,11 @@ def test_groupadagrad_needs_2d_parameters_and_trains_a_bias_free_net() -> None:
 SGLD: dict[str, Any] = {
     "learning_rate": 0.05,
     "momentum": None,
-    "schedule": None,
     "epochs": 3,
+    "batch_size": 10,
+    "period": 10,
+    "init_sigma": 1.0,
+    "max_records_per_epoch": None,
     "optimizer": "sgld",
 }
 
@@ -135,7 +138,7 @@ def test_hyperparameters_are_validated(name: str, hyper: dict[str, Any], message
     with pytest.raises(ValueError, match=re.escape(message)):
         ml.optim.check_hyperparameters(name, hyper)
     with pytest.raises(ValueError, match=re.escape(next(iter(hyper)))):
-        ml.RunConfig(optimizer=name, momentum=None, hyperparameters=hyper)
+        ml.RunConfig.chapter(optimizer=name, momentum=None, hyperparameters=hyper)
 
 
 def test_every_hyperparameter_of_every_registered_optimizer_has_a_range() -> None:
@@ -146,7 +149,7 @@ def test_every_hyperparameter_of_every_registered_optimizer_has_a_range() -> Non
 
 def test_unknown_optimizer_lists_the_valid_ones() -> None:
     with pytest.raises(ValueError, match=r"optimizer must be one of \['adadelta'.*got 'adamw'"):
-        ml.RunConfig(optimizer="adamw")
+        ml.RunConfig.chapter(optimizer="adamw")
     net = ml.models.LinearRegressor(2, initializer=mx.init.Zero())
-    with pytest.raises(ValueError, match="momentum is not a hyperparameter of optimizer 'adam'"):
+    with pytest.raises(ValueError, match="momentum must be None for optimizer 'adam'"):
         ml.optim.make_trainer(net.collect_params(), optimizer="adam", momentum=0.9)

@@ -140,7 +140,17 @@ DATA = ml.data.make_linear_regression(n_samples=100, seed=2)
 def test_plateau_per_epoch_in_a_run_on_top_of_a_cosine_schedule() -> None:
     base = ml.optim.cosine_decay(0.1, 120, end_value=0.02)
     plateau = ml.optim.ReduceOnPlateau(factor=0.5, patience=0, threshold=0.9, min_lr=0.03)
-    config = ml.RunConfig(learning_rate=base, schedule=None, epochs=6, plateau=plateau, seed=1)
+    config = ml.RunConfig(
+        batch_size=10,
+        momentum=0.9,
+        period=10,
+        init_sigma=1.0,
+        max_records_per_epoch=None,
+        learning_rate=base,
+        epochs=6,
+        plateau=plateau,
+        seed=1,
+    )
     r = ml.train(config, DATA)
     spe = r.steps_per_epoch
     # observation of epoch e: the last loss recorded in it
@@ -159,7 +169,14 @@ def test_plateau_per_epoch_in_a_run_on_top_of_a_cosine_schedule() -> None:
 def test_plateau_per_record_takes_effect_at_the_next_update() -> None:
     plateau = ml.optim.ReduceOnPlateau(factor=0.5, patience=2, threshold=0.9, observe="record")
     config = ml.RunConfig(
-        learning_rate=0.05, momentum=0.5, schedule=None, epochs=2, period=20, plateau=plateau
+        batch_size=10,
+        init_sigma=1.0,
+        max_records_per_epoch=None,
+        learning_rate=0.05,
+        momentum=0.5,
+        epochs=2,
+        period=20,
+        plateau=plateau,
     )
     r = ml.train(config, DATA)
     state, lr = plateau.initial_state(), []

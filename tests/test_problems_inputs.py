@@ -102,7 +102,15 @@ def test_problem_checks_its_parts() -> None:
 
 
 def test_net_whose_output_does_not_fit_fails_before_training() -> None:
-    config = ml.RunConfig(batch_size=2, period=2, epochs=1, schedule=None)
+    config = ml.RunConfig(
+        learning_rate=0.2,
+        momentum=0.9,
+        init_sigma=1.0,
+        max_records_per_epoch=None,
+        batch_size=2,
+        period=2,
+        epochs=1,
+    )
     # 2 logits for 3 classes: SoftmaxCrossEntropyLoss would silently clip the label
     bad = _problem(make_net=functools.partial(ml.models.MLP, 3, (), 2))
     with pytest.raises(ValueError, match="net output must have 3 value\\(s\\) per example for problem 'toy'"):

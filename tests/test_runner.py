@@ -33,7 +33,7 @@ SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[Healt
 
 
 def _config(p: dict[str, float], momentum: float) -> ml.RunConfig:
-    return ml.RunConfig(
+    return ml.RunConfig.chapter(
         batch_size=int(p["batch_size"]),
         learning_rate=float(p["lr"]),
         momentum=momentum,
@@ -51,12 +51,13 @@ def _plain_sgd_gluon(
     net.initialize(mx.init.Zero())
     net.weight.set_data(mx.nd.array(w0))
     net.bias.set_data(mx.nd.array(b0))
-    trainer = mx.gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": config.learning_rate})
+    decay = config.learning_rate  # the chapter's PerEpoch(EpochDecay(...))
+    assert isinstance(decay, ml.optim.PerEpoch)
+    trainer = mx.gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": decay.schedule(0)})
     loss = mx.gluon.loss.L2Loss()
     X, y = DATA.features, DATA.labels
-    assert config.schedule is not None
     for epoch, order in enumerate(ml.batch_orders(config, N), start=1):
-        lr = config.schedule.learning_rate(float(config.learning_rate), epoch)  # type: ignore[arg-type]
+        lr = decay.schedule(epoch - 1)
         if lr != trainer.learning_rate:
             trainer.set_learning_rate(lr)
         idx = mx.nd.array(order, dtype="int64")
@@ -117,7 +118,7 @@ def test_momentum_zero_matches_numpy_plain_update(p: dict[str, float]) -> None:
 @given(p=run_params, momentum=st.floats(0.05, 0.95))
 def test_heavy_ball_matches_numpy_reference_across_decay(p: dict[str, float], momentum: float) -> None:
     lr = min(float(p["lr"]), 0.9 * (1 - momentum))  # keep the noisy iteration well inside stability
-    config = dataclasses.replace(_config(p, momentum=momentum), learning_rate=lr)
+    config = ml.sweep.apply_changes(_config(p, momentum=momentum), {"learning_rate.schedule.init_value": lr})
     net, w0, b0 = _start(config)
     result = ml.train(config, DATA, net=net, initialize=False)
     X, y = DATA.numpy()
@@ -136,7 +137,7 @@ def test_heavy_ball_matches_numpy_reference_across_decay(p: dict[str, float], mo
 @settings(max_examples=8, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1))
 def test_same_seed_same_history_different_seed_differs(seed: int) -> None:
-    config = ml.RunConfig(epochs=1, seed=seed)
+    config = ml.RunConfig.chapter(epochs=1, seed=seed)
     a = ml.train(config, DATA)
     b = ml.train(config, DATA)
     np.testing.assert_array_equal(a.losses, b.losses)
@@ -147,7 +148,7 @@ def test_same_seed_same_history_different_seed_differs(seed: int) -> None:
 
 def test_one_seed_fixes_data_init_and_order_end_to_end() -> None:
     def run(seed: int) -> ml.RunResult:
-        return ml.train(ml.RunConfig(epochs=1, seed=seed), ml.data.make_linear_regression(seed=seed))
+        return ml.train(ml.RunConfig.chapter(epochs=1, seed=seed), ml.data.make_linear_regression(seed=seed))
 
     a, b, c = run(3), run(3), run(4)
     np.testing.assert_array_equal(a.losses, b.losses)
@@ -159,7 +160,7 @@ def test_no_global_rng_is_read_or_seeded() -> None:
     mx.random.seed(1234)
     expected = mx.nd.random.uniform(shape=(5,)).asnumpy()
     mx.random.seed(1234)
-    ml.train(ml.RunConfig(epochs=1), ml.data.make_linear_regression(n_samples=50, seed=0))
+    ml.train(ml.RunConfig.chapter(epochs=1), ml.data.make_linear_regression(n_samples=50, seed=0))
     after = mx.nd.random.uniform(shape=(5,)).asnumpy()
     np.testing.assert_array_equal(after, expected)
     new_state: Any = np.random.get_state()
@@ -169,7 +170,7 @@ def test_no_global_rng_is_read_or_seeded() -> None:
 
 
 def test_chapter_settings_reach_the_chapter_result() -> None:
-    result = ml.train(ml.RunConfig(), ml.data.make_linear_regression(seed=0))
+    result = ml.train(ml.RunConfig.chapter(), ml.data.make_linear_regression(seed=0))
     assert result.final_loss < 1e-4
     assert result.weight is not None
     assert result.bias is not None
@@ -185,7 +186,7 @@ def test_chapter_settings_reach_the_chapter_result() -> None:
 
 
 def test_records_follow_the_period_rule() -> None:
-    config = ml.RunConfig(batch_size=10, period=30, epochs=2)
+    config = ml.RunConfig.chapter(batch_size=10, period=30, epochs=2)
     result = ml.train(config, DATA)
     per_epoch = [i + 1 for i in range(20) if i * 10 % 30 == 0]
     expected = [0] + per_epoch + [20 + s for s in per_epoch]
@@ -194,13 +195,13 @@ def test_records_follow_the_period_rule() -> None:
 
 
 def test_short_last_batch_is_kept() -> None:
-    result = ml.train(ml.RunConfig(batch_size=30, period=30, epochs=1), DATA)
+    result = ml.train(ml.RunConfig.chapter(batch_size=30, period=30, epochs=1), DATA)
     assert result.steps_per_epoch == 7
     assert result.n_steps == 7
 
 
 def test_divergence_stops_early_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
-    config = ml.RunConfig(learning_rate=50.0, momentum=0.9, epochs=5, batch_size=10, period=10)
+    config = ml.RunConfig.chapter(learning_rate=50.0, momentum=0.9, epochs=5, batch_size=10, period=10)
     with caplog.at_level(logging.WARNING, logger="momentumlab"):
         result = ml.train(config, DATA)
     assert result.diverged
@@ -213,7 +214,7 @@ def test_divergence_stops_early_and_says_so(caplog: pytest.LogCaptureFixture) ->
 
 def test_callback_gets_every_epoch() -> None:
     seen: list[ml.EpochInfo] = []
-    result = ml.train(ml.RunConfig(epochs=4), DATA, callback=seen.append)
+    result = ml.train(ml.RunConfig.chapter(epochs=4), DATA, callback=seen.append)
     assert [s.epoch for s in seen] == [1, 2, 3, 4]
     assert [s.learning_rate for s in seen] == pytest.approx([0.2, 0.2, 0.02, 0.002])
     assert seen[-1].loss == result.final_loss
@@ -223,23 +224,23 @@ def test_keeps_a_callers_net_parameters_when_asked() -> None:
     net = ml.models.LinearRegressor(2)
     net.initialize(mx.init.Zero())
     ml.models.set_params(net, {"dense0_weight": np.array([[2.0, -3.4]]), "dense0_bias": np.array([4.2])})
-    kept = ml.train(ml.RunConfig(epochs=1), DATA, net=net, initialize=False)
+    kept = ml.train(ml.RunConfig.chapter(epochs=1), DATA, net=net, initialize=False)
     assert kept.losses[0] < 1e-3  # started at the truth
-    fresh = ml.train(ml.RunConfig(epochs=1), DATA, net=net, initialize=True)
+    fresh = ml.train(ml.RunConfig.chapter(epochs=1), DATA, net=net, initialize=True)
     assert fresh.losses[0] > 1e-2
 
 
 def test_an_imperative_net_runs_the_imperative_path() -> None:
     net = mx.gluon.nn.Sequential()
     net.add(mx.gluon.nn.Dense(1, in_units=2))
-    result = ml.train(ml.RunConfig(epochs=1), DATA, net=net, path="gluon")
+    result = ml.train(ml.RunConfig.chapter(epochs=1), DATA, net=net, path="gluon")
     assert result.path == "imperative"
     assert result.weight is not None
     assert result.final_loss < result.losses[0]
 
 
 def test_record_params_keeps_the_path() -> None:
-    result = ml.train(ml.RunConfig(epochs=1, period=10), DATA, record_params=True)
+    result = ml.train(ml.RunConfig.chapter(epochs=1, period=10), DATA, record_params=True)
     w = result.param_history["dense0_weight"]
     assert w.shape == (len(result.losses), 1, 2)
     np.testing.assert_array_equal(w[-1], result.weight)  # type: ignore[arg-type]
@@ -248,7 +249,7 @@ def test_record_params_keeps_the_path() -> None:
 
 def test_final_loss_is_the_loss_of_the_final_parameters() -> None:
     # period 50 with batch 10: the last record comes after update 16 of 20
-    result = ml.train(ml.RunConfig(epochs=1, period=50), DATA)
+    result = ml.train(ml.RunConfig.chapter(epochs=1, period=50), DATA)
     assert result.record_steps[-1] == 16
     X, y = DATA.numpy()
     assert result.weight is not None
@@ -260,7 +261,7 @@ def test_final_loss_is_the_loss_of_the_final_parameters() -> None:
 
 
 def test_result_is_frozen() -> None:
-    result = ml.train(ml.RunConfig(epochs=1), DATA)
+    result = ml.train(ml.RunConfig.chapter(epochs=1), DATA)
     with pytest.raises(dataclasses.FrozenInstanceError):
         result.diverged = True  # type: ignore[misc]
     with pytest.raises(ValueError, match="read-only"):
@@ -281,11 +282,11 @@ BAD_CONFIGS = [
     ({"batch_size": 0}, ValueError, r"batch_size must be an integer >= 1, got 0"),
     ({"batch_size": 2.5}, TypeError, r"batch_size must be an integer, got 2.5"),
     ({"epochs": 0}, ValueError, r"epochs must be an integer >= 1, got 0"),
-    ({"period": 15}, ValueError, r"period must be a positive multiple of batch_size \(10\), got 15"),
+    ({"momentum": 1e-40}, ValueError, r"momentum must be 0 or in \[1.17\d*e-38, 1.0\) .*got 1e-40"),
     ({"period": 0}, ValueError, r"period must be an integer >= 1, got 0"),
     ({"seed": -1}, ValueError, r"seed must be an integer >= 0, got -1"),
     ({"optimizer": "sdg"}, ValueError, r"optimizer must be one of \[.*'sgd'.*\], got 'sdg'"),
-    ({"optimizer": "adam"}, ValueError, r"momentum must be None for optimizer 'adam'"),
+    ({"optimizer": "adam", "momentum": 0.9}, ValueError, r"momentum must be None for optimizer 'adam'"),
     ({"weight_decay": -1.0}, ValueError, r"weight_decay must be >= 0.0, got -1.0"),
     ({"hyperparameters": {"beta9": 1.0}}, ValueError, r"hyperparameters has 'beta9'.*valid ones are"),
     ({"shuffle": 1}, TypeError, r"shuffle must be a bool, got 1"),
@@ -300,31 +301,31 @@ def test_config_rejects_bad_values(changes: dict[str, object], exc: type[Excepti
 
 def test_replace_validates_again() -> None:
     with pytest.raises(ValueError, match="momentum must be in"):
-        dataclasses.replace(ml.RunConfig(), momentum=2.0)
+        dataclasses.replace(ml.RunConfig.chapter(), momentum=2.0)
 
 
 def test_batch_larger_than_data_is_rejected() -> None:
     with pytest.raises(
         ValueError, match=r"batch_size must be in \[1, 200\] \(the number of examples\), got 400"
     ):
-        ml.train(ml.RunConfig(batch_size=400, period=400), DATA)
+        ml.train(ml.RunConfig.chapter(batch_size=400, period=400), DATA)
 
 
 def test_train_rejects_wrong_types() -> None:
     with pytest.raises(TypeError, match="config must be a RunConfig"):
         ml.train({"batch_size": 10}, DATA)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"problem must be a momentumlab\.problems\.Problem"):
-        ml.train(ml.RunConfig(), DATA.numpy())  # type: ignore[arg-type]
+        ml.train(ml.RunConfig.chapter(), DATA.numpy())  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="callback must be callable"):
-        ml.train(ml.RunConfig(), DATA, callback=3)  # type: ignore[arg-type]
+        ml.train(ml.RunConfig.chapter(), DATA, callback=3)  # type: ignore[arg-type]
 
 
 def test_uninitialised_net_with_initialize_false_is_rejected() -> None:
     with pytest.raises(ValueError, match="must be initialised when initialize=False"):
-        ml.train(ml.RunConfig(), DATA, net=ml.models.LinearRegressor(2), initialize=False)
+        ml.train(ml.RunConfig.chapter(), DATA, net=ml.models.LinearRegressor(2), initialize=False)
 
 
 def test_net_that_does_not_fit_the_loss_is_rejected_before_training() -> None:
     net = ml.models.LinearRegressor(2, 3)
     with pytest.raises(ValueError, match="net output must"):
-        ml.train(ml.RunConfig(), DATA, net=net)
+        ml.train(ml.RunConfig.chapter(), DATA, net=net)

@@ -121,7 +121,7 @@ def test_exports(tmp_path: Path) -> None:
         table = list(csv.DictReader(fh))
     assert {r["learning_rate"] for r in table} == {"0.1", "100.0"}
     assert {r["status"] for r in table} == {r.status for r in rows}
-    assert "schedule.factor" in table[0]
+    assert "momentum" in table[0]
     doc = json.loads((tmp_path / "s.json").read_text())  # strict JSON: no NaN tokens
     assert len(doc) == 2
     assert doc[0]["losses"] == rows[0].losses.tolist()

@@ -91,7 +91,14 @@ def test_floor_of_a_real_run_matches_the_prediction() -> None:
     lr, mom, B = 0.1, 0.5, 5  # 60 updates per epoch: the model ignores within-epoch correlations
     pred = ml.theory.stationary_loss(q, learning_rate=lr, momentum=mom, batch_size=B)
     config = ml.RunConfig(
-        batch_size=B, period=B, learning_rate=lr, momentum=mom, schedule=None, epochs=15, seed=1
+        init_sigma=1.0,
+        max_records_per_epoch=None,
+        batch_size=B,
+        period=B,
+        learning_rate=lr,
+        momentum=mom,
+        epochs=15,
+        seed=1,
     )
     measured = tail_mean(ml.train(config, data))
     assert measured == pytest.approx(pred.loss, rel=0.01)
@@ -104,7 +111,16 @@ def test_floor_of_the_chapter_runs_at_constant_lr(lr: float, mom: float) -> None
     data = ml.data.make_linear_regression(seed=0)
     q = ml.theory.least_squares(data)
     pred = ml.theory.stationary_loss(q, learning_rate=lr, momentum=mom, batch_size=10)
-    config = ml.RunConfig(learning_rate=lr, momentum=mom, schedule=None, epochs=30, seed=1)
+    config = ml.RunConfig(
+        batch_size=10,
+        period=10,
+        init_sigma=1.0,
+        max_records_per_epoch=None,
+        learning_rate=lr,
+        momentum=mom,
+        epochs=30,
+        seed=1,
+    )
     measured = tail_mean(ml.train(config, data))
     assert measured == pytest.approx(pred.loss, rel=0.02)
     assert measured - q.optimal_loss == pytest.approx(pred.excess, rel=0.3)

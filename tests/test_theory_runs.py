@@ -18,10 +18,9 @@ N = 200
 
 
 def full_batch(tuning: ml.theory.Tuning, steps: int) -> ml.RunConfig:
-    return ml.RunConfig(
+    return ml.RunConfig(init_sigma=1.0, max_records_per_epoch=None,
         batch_size=N,
         period=N,
-        schedule=None,
         shuffle=False,
         learning_rate=tuning.learning_rate,
         momentum=tuning.momentum,

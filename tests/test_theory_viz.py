@@ -17,10 +17,9 @@ def test_plot_rate_draws_the_run_and_a_line_with_the_predicted_slope() -> None:
     data = ml.data.make_conditioned_regression(100, 2, condition_number=10.0, seed=0)
     q = ml.theory.least_squares(data)
     gd = ml.theory.optimal_gd(q)
-    config = ml.RunConfig(
+    config = ml.RunConfig(init_sigma=1.0, max_records_per_epoch=None,
         batch_size=100,
         period=100,
-        schedule=None,
         shuffle=False,
         learning_rate=gd.learning_rate,
         momentum=0.0,

@@ -63,12 +63,21 @@ def data() -> ml.data.LinearData:
 
 @pytest.fixture(scope="module")
 def full_batch() -> ml.RunConfig:
-    return ml.RunConfig(batch_size=N, period=N, epochs=8, schedule=None, shuffle=False)
+    return ml.RunConfig(
+        learning_rate=0.2,
+        momentum=0.9,
+        init_sigma=1.0,
+        max_records_per_epoch=None,
+        batch_size=N,
+        period=N,
+        epochs=8,
+        shuffle=False,
+    )
 
 
 @pytest.fixture(scope="module")
 def chapter_runs(data: ml.data.LinearData) -> list[ml.RunResult]:
-    base = ml.RunConfig(epochs=3, period=20)
+    base = ml.RunConfig.chapter(epochs=3, period=20)
     return [ml.train(dataclasses.replace(base, momentum=m), data) for m in (0.0, 0.5, 0.9)]
 
 
@@ -111,7 +120,7 @@ def test_plot_losses_labels_and_new_figure_not_in_pyplot(chapter_runs: list[ml.R
 
 
 def test_plot_losses_learning_rate_axis(data: ml.data.LinearData) -> None:
-    r = ml.train(ml.RunConfig(epochs=3), data)  # chapter decay: 0.2, 0.2, 0.02
+    r = ml.train(ml.RunConfig.chapter(epochs=3), data)  # chapter decay: 0.2, 0.2, 0.02
     ax = ml.viz.plot_losses([r], show_lr=True)
     twins = [a for a in ax.figure.axes if a is not ax and a.get_shared_x_axes().joined(a, ax)]
     assert len(twins) == 1
@@ -174,12 +183,13 @@ def path_run(data: ml.data.LinearData, lr: float, momentum: float, epochs: int =
     ml.models.init_normal(net, seed=0)
     ml.models.set_params(net, {"dense0_weight": np.array([[-4.0, 2.0]])})
     config = ml.RunConfig(
+        init_sigma=1.0,
+        max_records_per_epoch=None,
         batch_size=N,
         period=N,
         learning_rate=lr,
         momentum=momentum,
         epochs=epochs,
-        schedule=None,
         shuffle=False,
     )
     return ml.train(config, data, net=net, initialize=False, record_params=True)
@@ -262,7 +272,7 @@ def test_plot_trajectory_callable_surface_and_diverged_path() -> None:
 def test_plot_trajectory_rejects_bad_input(valley: tuple[ml.data.LinearData, list[ml.RunResult]]) -> None:
     data, runs = valley
     s = ml.viz.linear_regression_surface(data, bias=0.0)
-    plain = ml.train(ml.RunConfig(epochs=1), data)
+    plain = ml.train(ml.RunConfig.chapter(epochs=1), data)
     with pytest.raises(ValueError, match="record_params=True"):
         ml.viz.plot_trajectory([plain], s)
     with pytest.raises(ValueError, match="param must be one of"):
@@ -359,17 +369,20 @@ def test_plot_sweep_every_diverged_run_is_outside_the_boundary(
 def test_plot_sweep_matrix_missing_points_and_nested_field(
     data: ml.data.LinearData, full_batch: ml.RunConfig
 ) -> None:
-    base = dataclasses.replace(full_batch, epochs=3, schedule=ml.optim.EpochDecay(factor=0.5, after_epoch=1))
+    lr = float(full_batch.learning_rate)  # type: ignore[arg-type]
+    base = dataclasses.replace(full_batch, epochs=3)
+
+    def decay(f: float) -> ml.optim.PerEpoch:
+        return ml.optim.PerEpoch(ml.optim.EpochDecay(init_value=lr, factor=f, after_epoch=1))
+
     runs = [
-        ml.train(
-            dataclasses.replace(base, momentum=m, schedule=ml.optim.EpochDecay(factor=f, after_epoch=1)), data
-        )
+        ml.train(dataclasses.replace(base, momentum=m, learning_rate=decay(f)), data)
         for f in (0.1, 0.5)
         for m in (0.0, 0.9)
     ][:-1]
-    ax = ml.viz.plot_sweep(runs, x="schedule.factor", y="momentum")
+    ax = ml.viz.plot_sweep(runs, x="learning_rate.schedule.factor", y="momentum")
     assert ax.get_xscale() == "linear"
-    assert ax.get_xlabel() == "schedule.factor"
+    assert ax.get_xlabel() == "learning_rate.schedule.factor"
     assert legend(ax) == ["not run"]
     # matrix form, explicit scales
     Z = np.array([[1.0, 1e-3], [np.inf, 0.0]])

@@ -30,7 +30,7 @@ def _pixels(ax: object) -> npt.NDArray[np.float32]:
 
 
 def test_plot_loss_draws_the_records_on_a_log_axis() -> None:
-    result = ml.train(ml.RunConfig(epochs=2), DATA)
+    result = ml.train(ml.RunConfig.chapter(epochs=2), DATA)
     ax = ml.viz.plot_loss(result)
     assert ax.get_yscale() == "log"
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("epoch", "loss")
@@ -46,7 +46,7 @@ def test_plot_loss_on_a_given_axes_and_diverged_run() -> None:
 
     fig = Figure()
     given_ax = fig.add_subplot()
-    result = ml.train(ml.RunConfig(learning_rate=50.0, epochs=3), DATA)
+    result = ml.train(ml.RunConfig.chapter(learning_rate=50.0, epochs=3), DATA)
     assert result.diverged
     ax = ml.viz.plot_loss(result, ax=given_ax)
     assert ax is given_ax
@@ -65,6 +65,6 @@ def test_plot_loss_does_not_touch_pyplot_state() -> None:
 
     before = plt.get_fignums()
     rc = dict(matplotlib.rcParams)
-    ml.viz.plot_loss(ml.train(ml.RunConfig(epochs=1), DATA))
+    ml.viz.plot_loss(ml.train(ml.RunConfig.chapter(epochs=1), DATA))
     assert plt.get_fignums() == before
     assert dict(matplotlib.rcParams) == rc

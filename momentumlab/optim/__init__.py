@@ -42,6 +42,7 @@ from momentumlab.optim._trainer import EXCLUDED_OPTIMIZERS as EXCLUDED_OPTIMIZER
 from momentumlab.optim._trainer import HYPERPARAMETER_CHECKS as HYPERPARAMETER_CHECKS
 from momentumlab.optim._trainer import MOMENTUM_SCHEDULE_OPTIMIZERS as MOMENTUM_SCHEDULE_OPTIMIZERS
 from momentumlab.optim._trainer import check_hyperparameters as check_hyperparameters
+from momentumlab.optim._trainer import check_momentum as check_momentum
 from momentumlab.optim._trainer import check_optimizer as check_optimizer
 from momentumlab.optim._trainer import make_trainer as make_trainer
 from momentumlab.optim._trainer import optimizer_hyperparameters as optimizer_hyperparameters
@@ -64,6 +65,7 @@ __all__ = [
     "as_lr_scheduler",
     "bind_schedule",
     "check_hyperparameters",
+    "check_momentum",
     "check_optimizer",
     "constant_schedule",
     "cosine_decay",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import numbers
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import mxnet as mx
 
@@ -238,6 +238,51 @@ def _check_params_fit(name: str, params: mx.gluon.ParameterDict, weight_decay: f
         raise ValueError(f"weight_decay must be 0 for optimizer 'groupadagrad', got {weight_decay}")
 
 
+def check_momentum(momentum: Any, optimizer: str) -> float | Schedule | None:
+    """Return ``momentum`` if ``optimizer`` can use it, else raise naming what is allowed.
+
+    The one momentum rule of the library (:class:`momentumlab.RunConfig`,
+    :func:`make_trainer` and every engine go through it): ``None`` (the optimizer's own
+    default); a float that is 0 or in ``[FLOAT32_TINY, 1)`` (MXNet reads it as float32, so a
+    smaller positive value would silently become 0); or, for ``sgd`` and ``nag``, a schedule
+    of it. ``dcasgd`` takes only 0 (its momentum branch fails inside MXNet 1.9.1).
+
+    Example:
+        >>> import momentumlab as ml
+        >>> ml.optim.check_momentum(0.9, "sgd")
+        0.9
+        >>> ml.optim.check_momentum(1e-40, "sgd")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: momentum must be 0 or in [1.1754943508222875e-38, 1.0) (MXNet reads it as ...), got 1e-40
+    """
+    name = check_optimizer(optimizer)
+    if momentum is None:
+        return None
+    if "momentum" not in optimizer_hyperparameters(name):
+        raise ValueError(
+            f"momentum must be None for optimizer {name!r}, which takes no momentum; got {momentum!r}"
+        )
+    if callable(momentum):
+        if name not in MOMENTUM_SCHEDULE_OPTIMIZERS:
+            raise ValueError(
+                f"momentum may be a schedule only for optimizers {list(MOMENTUM_SCHEDULE_OPTIMIZERS)}, "
+                f"got a schedule for optimizer {name!r}"
+            )
+        return cast(Schedule, momentum)
+    m = check_float("momentum", momentum, low=0.0, high=1.0, high_open=True)
+    if 0.0 < m < FLOAT32_TINY:
+        raise ValueError(
+            f"momentum must be 0 or in [{FLOAT32_TINY}, 1.0) (MXNet reads it as float32), got {m!r}"
+        )
+    if name == "dcasgd" and m > 0:
+        raise ValueError(
+            "momentum must be 0 or None for optimizer 'dcasgd': with momentum > 0 MXNet 1.9.1's "
+            f"DCASGD.update tests an NDArray's truth value and fails; got {m}"
+        )
+    return m
+
+
 def make_trainer(
     params: mx.gluon.ParameterDict,
     *,
@@ -295,38 +340,18 @@ def make_trainer(
         hyperparameters has 'rho', which optimizer 'adam' does not take; valid ones are ['beta1', ...]
     """
     name = check_optimizer(optimizer)
-    valid = optimizer_hyperparameters(name)
     opt_params: dict[str, Any] = {}
     if callable(learning_rate):
         opt_params["lr_scheduler"] = as_lr_scheduler(learning_rate)
         opt_params["learning_rate"] = float(learning_rate(0))
     else:
         opt_params["learning_rate"] = check_float("learning_rate", learning_rate, low=0.0, low_open=True)
+    m = check_momentum(momentum, name)
     scheduled_momentum: Schedule | None = None
-    if momentum is not None:
-        if "momentum" not in valid:
-            raise ValueError(
-                f"momentum is not a hyperparameter of optimizer {name!r}; valid ones are {list(valid)}"
-            )
-        if callable(momentum):
-            if name not in MOMENTUM_SCHEDULE_OPTIMIZERS:
-                raise ValueError(
-                    f"momentum may be a schedule only for optimizers {list(MOMENTUM_SCHEDULE_OPTIMIZERS)}, "
-                    f"got optimizer {name!r}"
-                )
-            scheduled_momentum = momentum
-        else:
-            m = check_float("momentum", momentum, low=0.0, high=1.0, high_open=True)
-            if 0.0 < m < FLOAT32_TINY:
-                raise ValueError(
-                    f"momentum must be 0 or >= {FLOAT32_TINY} (MXNet reads it as float32), got {m!r}"
-                )
-            if name == "dcasgd" and m > 0:
-                raise ValueError(
-                    "momentum must be 0 or None for optimizer 'dcasgd': with momentum > 0 MXNet 1.9.1's "
-                    f"DCASGD.update tests an NDArray's truth value and fails; got {m}"
-                )
-            opt_params["momentum"] = m
+    if callable(m):
+        scheduled_momentum = m
+    elif m is not None:
+        opt_params["momentum"] = m
     wd = check_float("weight_decay", weight_decay, low=0.0)
     opt_params["wd"] = wd
     opt_params.update(check_hyperparameters(name, hyperparameters or {}))

@@ -27,6 +27,7 @@ from momentumlab.models import (
     init_glorot,
     init_he,
 )
+from momentumlab.optim._schedules import EpochDecay, PerEpoch
 from momentumlab.problems._problem import Problem, least_squares, linear_problem
 from momentumlab.problems._sklearn import load_bundled, split, standardize
 
@@ -110,7 +111,7 @@ def linear_regression(
     What it is for: the lesson itself — the chapter's setup, bit-identical to its own loop,
     with ground truth and the least-squares optimum in closed form. Takes
     :func:`momentumlab.data.make_linear_regression`'s options. The suggested settings are
-    the chapter's (``RunConfig()`` defaults).
+    the chapter's (:meth:`momentumlab.RunConfig.chapter`).
 
     Example:
         >>> import momentumlab as ml
@@ -128,7 +129,15 @@ def linear_regression(
         optimum=base.optimum,
         optimal_loss=base.optimal_loss,
         output_size=1,
-        settings={},
+        settings={  # the chapter's settings (momentumlab.RunConfig.chapter())
+            "batch_size": 10,
+            "learning_rate": PerEpoch(EpochDecay(init_value=0.2, factor=0.1, after_epoch=2)),
+            "momentum": 0.9,
+            "epochs": 3,
+            "period": 10,
+            "init_sigma": 1.0,
+            "max_records_per_epoch": None,
+        },
         description={
             "problem": "linear-regression",
             "n_samples": data.n_samples,
@@ -183,7 +192,6 @@ def diabetes(*, heldout_fraction: float = 0.2, seed: int = 0) -> Problem:
             "learning_rate": lr,
             "momentum": mom,
             "epochs": 200,
-            "schedule": None,
         },
         description=desc,
     )
@@ -293,7 +301,6 @@ def quadratic(
             "learning_rate": lr,
             "momentum": min(mom, 0.999),
             "epochs": max(100, math.ceil(20 * math.sqrt(kappa))),
-            "schedule": None,
         },
         description=desc,
     )
@@ -346,7 +353,7 @@ def _function_problem(
         optimum=optimum,
         optimal_loss=proto.minimum_value,
         output_size=1,
-        settings={"batch_size": 1, "period": 1, "schedule": None, **settings},
+        settings={"batch_size": 1, "period": 1, **settings},
         description={"problem": name, "start": list(point), "steps_per_epoch": rows, **extra},
     )
 
@@ -494,7 +501,6 @@ def logistic(
         "learning_rate": 0.1,
         "momentum": 0.9,
         "epochs": 5,
-        "schedule": None,
     }
     return _binary_problem("logistic", train, held, settings, desc)
 
@@ -522,7 +528,6 @@ def breast_cancer(*, heldout_fraction: float = 0.2, seed: int = 0) -> Problem:
         "learning_rate": 0.05,
         "momentum": 0.9,
         "epochs": 10,
-        "schedule": None,
     }
     return _binary_problem("breast-cancer", train, held, settings, desc)
 
@@ -564,7 +569,6 @@ def digits_mlp(*, hidden: Sequence[int] = (64,), heldout_fraction: float = 0.2, 
             "learning_rate": 0.05,
             "momentum": 0.9,
             "epochs": 10,
-            "schedule": None,
         },
         description=desc,
     )

@@ -3,9 +3,9 @@
 Example:
     >>> import momentumlab as ml
     >>> data = ml.data.make_linear_regression(n_samples=100, seed=0)
-    >>> result = ml.train(ml.RunConfig(epochs=1, period=10), data)
+    >>> result = ml.train(ml.RunConfig(epochs=1), data)   # batches of 32, lr 0.01
     >>> result.n_steps, result.diverged
-    (10, False)
+    (4, False)
 """
 
 from momentumlab.runner._config import RunConfig as RunConfig

@@ -56,7 +56,6 @@ _HANDLED = frozenset(
         "momentum",
         "epochs",
         "period",
-        "schedule",
         "optimizer",
         "weight_decay",
         "hyperparameters",

@@ -200,13 +200,7 @@ def _learning_rates(config: RunConfig, steps_per_epoch: int) -> list[float]:
     lr = bind_schedule(config.learning_rate, steps_per_epoch)
     if callable(lr):
         return [float(lr(t)) for t in range(total)]
-    base = float(lr)
-    if config.schedule is None:
-        return [base] * total
-    out: list[float] = []
-    for epoch in range(1, config.epochs + 1):
-        out.extend([config.schedule.learning_rate(base, epoch)] * steps_per_epoch)
-    return out
+    return [float(lr)] * total
 
 
 def train(
@@ -281,12 +275,12 @@ def train(
     Example:
         >>> import momentumlab as ml
         >>> data = ml.data.make_linear_regression(seed=0)
-        >>> result = ml.train(ml.RunConfig(), data)
+        >>> result = ml.train(ml.RunConfig.chapter(), data)
         >>> result.final_loss < 1e-4
         True
         >>> print(result.weight.round(2), result.bias.round(2))
         [[ 2.  -3.4]] [4.2]
-        >>> result.path, ml.train(ml.RunConfig(), data, path="gluon").path
+        >>> result.path, ml.train(ml.RunConfig.chapter(), data, path="gluon").path
         ('fast', 'gluon')
     """
     start = time.perf_counter()

@@ -30,7 +30,6 @@ from momentumlab.sweep._keys import canonical_config as canonical_config
 from momentumlab.sweep._keys import canonical_json as canonical_json
 from momentumlab.sweep._keys import config_from_canonical as config_from_canonical
 from momentumlab.sweep._keys import run_key as run_key
-from momentumlab.sweep._keys import schedule_from_mapping as schedule_from_mapping
 from momentumlab.sweep._space import Choice as Choice
 from momentumlab.sweep._space import IntUniform as IntUniform
 from momentumlab.sweep._space import Point as Point
@@ -81,5 +80,4 @@ __all__ = [
     "random_search",
     "run_key",
     "run_sweep",
-    "schedule_from_mapping",
 ]

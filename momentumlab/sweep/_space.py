@@ -12,45 +12,57 @@ from typing import Any
 import numpy as np
 
 from momentumlab._src.checks import check_bool, check_float, check_int, check_type
-from momentumlab.optim import EpochDecay, ReduceOnPlateau
 from momentumlab.runner import RunConfig
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(RunConfig))
-# Config fields that hold a frozen dataclass whose own fields can be swept (``schedule.factor``).
-_NESTED: dict[str, type[Any]] = {"schedule": EpochDecay, "plateau": ReduceOnPlateau}
+_ALLOWED = (
+    "sweep field must be a RunConfig field, a parameter of a schedule or plateau value in one "
+    "(learning_rate.decay_steps, learning_rate.schedule.init_value, plateau.factor) or "
+    "hyperparameters.NAME"
+)
 
 
 def check_field(name: Any) -> str:
     """Return ``name`` if it is a sweepable field path, else raise naming it.
 
-    A path is a :class:`~momentumlab.RunConfig` field (``"momentum"``), a field of the
-    schedule (``"schedule.factor"``) or an optimizer keyword (``"hyperparameters.gamma1"``).
+    A path is a :class:`~momentumlab.RunConfig` field (``"momentum"``), a parameter of the
+    value a field holds, at any depth (``"learning_rate.decay_steps"`` for a cosine decay,
+    ``"learning_rate.schedule.init_value"`` for the chapter's per-epoch decay,
+    ``"plateau.factor"``), or an optimizer keyword (``"hyperparameters.gamma1"``). Whether
+    the value in a given config has that parameter is checked when a point is applied.
 
     Example:
         >>> import momentumlab as ml
-        >>> ml.sweep.check_field("schedule.factor")
-        'schedule.factor'
+        >>> ml.sweep.check_field("learning_rate.decay_steps")
+        'learning_rate.decay_steps'
         >>> ml.sweep.check_field("lr")
         Traceback (most recent call last):
         ...
-        ValueError: sweep field must be a RunConfig field (...); unknown field 'lr'; valid fields are [...]
+        ValueError: sweep field must be a RunConfig field, ...; unknown field 'lr'; valid fields are [...]
     """
     if not isinstance(name, str):
         raise TypeError(f"sweep field must be a str, got {name!r}")
-    head, _, rest = name.partition(".")
-    allowed = (
-        "sweep field must be a RunConfig field (or schedule.FIELD / plateau.FIELD / hyperparameters.NAME)"
-    )
-    if head not in _FIELDS:
-        raise ValueError(f"{allowed}; unknown field {name!r}; valid fields are {sorted(_FIELDS)}")
-    if rest:
-        if head in _NESTED:
-            sub = [f.name for f in dataclasses.fields(_NESTED[head])]
-            if rest not in sub:
-                raise ValueError(f"{allowed}; unknown field {name!r}; {head} fields are {sub}")
-        elif head != "hyperparameters" or "." in rest:
-            raise ValueError(f"{allowed}; field {head!r} has no sub-field, got {name!r}")
+    parts = name.split(".")
+    head = parts[0]
+    if head not in _FIELDS or any(not p for p in parts):
+        raise ValueError(f"{_ALLOWED}; unknown field {name!r}; valid fields are {sorted(_FIELDS)}")
+    if head == "hyperparameters" and len(parts) != 2:
+        raise ValueError(f"{_ALLOWED}; hyperparameters takes one name, got {name!r}")
     return name
+
+
+def _sub(where: str, value: Any, attr: str) -> Any:
+    if not dataclasses.is_dataclass(value) or isinstance(value, type):
+        raise ValueError(
+            f"{where}.{attr} cannot be swept: {where} is {value!r}, which has no parameter {attr!r}; "
+            "give the base config a value that has it (e.g. a schedule)"
+        )
+    names = [f.name for f in dataclasses.fields(value)]
+    if attr not in names:
+        raise ValueError(
+            f"{where}.{attr} is not a parameter of {type(value).__name__}; its parameters are {names}"
+        )
+    return getattr(value, attr)
 
 
 def field_value(config: RunConfig, name: str) -> Any:
@@ -58,63 +70,65 @@ def field_value(config: RunConfig, name: str) -> Any:
 
     Example:
         >>> import momentumlab as ml
-        >>> ml.sweep.field_value(ml.RunConfig(), "schedule.factor")
+        >>> ml.sweep.field_value(ml.RunConfig.chapter(), "learning_rate.schedule.factor")
         0.1
     """
-    check_field(name)
-    head, _, rest = name.partition(".")
-    value = getattr(config, head)
-    if not rest:
-        return value
-    if head == "hyperparameters":
-        return dict(value).get(rest)
-    return None if value is None else getattr(value, rest)
+    parts = check_field(name).split(".")
+    value = getattr(config, parts[0])
+    if parts[0] == "hyperparameters" and len(parts) == 2:
+        return dict(value).get(parts[1])
+    where = parts[0]
+    for attr in parts[1:]:
+        value = _sub(where, value, attr)
+        where = f"{where}.{attr}"
+    return value
+
+
+def _replace_path(where: str, value: Any, path: list[str], new: Any) -> Any:
+    if not path:
+        return new
+    inner = _sub(where, value, path[0])
+    return dataclasses.replace(value, **{path[0]: _replace_path(f"{where}.{path[0]}", inner, path[1:], new)})
 
 
 def apply_changes(base: RunConfig, changes: Mapping[str, Any]) -> RunConfig:
-    """``dataclasses.replace(base, **changes)``, with nested fields replaced in their dataclass.
+    """``dataclasses.replace(base, **changes)``, with nested parameters replaced in their values.
 
-    ``"schedule.factor": 0.5`` replaces the factor inside ``base.schedule`` (itself a frozen
-    :class:`~momentumlab.optim.EpochDecay`); ``"hyperparameters.NAME": v`` sets one optimizer
-    keyword. The result is validated by ``RunConfig``.
+    ``"learning_rate.decay_steps": 50`` replaces that parameter inside ``base.learning_rate``
+    (a frozen schedule value); ``"hyperparameters.NAME": v`` sets one optimizer keyword. Top
+    fields are applied first, then nested ones. The result is validated by ``RunConfig``.
 
     Raises:
-        ValueError: for an unknown field (named), a nested field of a ``None`` schedule, or a
+        ValueError: for an unknown field (named), a parameter the value does not have, or a
             value the config rejects (the message names the field and the value).
         TypeError: for a value of the wrong type.
 
     Example:
         >>> import momentumlab as ml
-        >>> cfg = ml.sweep.apply_changes(ml.RunConfig(), {"momentum": 0.5, "schedule.factor": 0.5})
-        >>> cfg.momentum, cfg.schedule
-        (0.5, EpochDecay(factor=0.5, after_epoch=2))
+        >>> base = ml.RunConfig.chapter()
+        >>> cfg = ml.sweep.apply_changes(base, {"momentum": 0.5, "learning_rate.schedule.factor": 0.5})
+        >>> cfg.momentum, cfg.learning_rate.schedule.factor
+        (0.5, 0.5)
     """
     check_type("base", base, RunConfig, "a RunConfig")
     top: dict[str, Any] = {}
-    nested: dict[str, dict[str, Any]] = {}
+    nested: list[tuple[list[str], Any]] = []
     for name, value in changes.items():
-        head, _, rest = check_field(name).partition(".")
-        if rest:
-            nested.setdefault(head, {})[rest] = value
+        parts = check_field(name).split(".")
+        if len(parts) == 1:
+            top[parts[0]] = value
         else:
-            top[head] = value
+            nested.append((parts, value))
     try:
-        for head, cls in _NESTED.items():
-            if head not in nested:
-                continue
-            inner = top.get(head, getattr(base, head))
-            if inner is None:
-                fields = sorted(f"{head}.{k}" for k in nested[head])
-                raise ValueError(
-                    f"{fields[0]} cannot be swept when the {head} is None; give the base config "
-                    f"a {head} (a {cls.__name__})"
-                )
-            check_type(head, inner, cls, f"a {cls.__name__} or None")
-            top[head] = dataclasses.replace(inner, **nested[head])
-        if "hyperparameters" in nested:
-            hyper = dict(top.get("hyperparameters", base.hyperparameters))
-            hyper.update(nested["hyperparameters"])
-            top["hyperparameters"] = hyper
+        for parts, value in nested:
+            head = parts[0]
+            current = top.get(head, getattr(base, head))
+            if head == "hyperparameters":
+                hyper = dict(current)
+                hyper[parts[1]] = value
+                top[head] = hyper
+            else:
+                top[head] = _replace_path(head, current, parts[1:], value)
         return dataclasses.replace(base, **top)
     except (TypeError, ValueError) as err:
         shown = ", ".join(f"{k}={v!r}" for k, v in changes.items())

@@ -7,12 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from momentumlab.runner import RunConfig
+from momentumlab.runner._config import field_from_plain
 from momentumlab.sweep._data import DataSpec, LinearRegressionSpec, ProblemSpec, data_spec_from_mapping
-from momentumlab.sweep._keys import config_from_canonical
 from momentumlab.sweep._space import Choice, IntUniform, Point, Uniform, grid, random_search
 
-#: Fields that accept ``None``; plain-data files (TOML has no null) write it as ``"none"``.
-_NULLABLE = ("momentum", "schedule")
 _TOP_KEYS = ("config", "data", "grid", "random", "seeds")
 _RANDOM_KEYS = ("n_points", "seed", "space")
 
@@ -30,16 +28,17 @@ def _table(where: str, value: Any) -> Mapping[str, Any]:
 
 
 def _none(name: str, value: Any) -> Any:
-    if name.split(".")[0] in _NULLABLE and "." not in name and value == "none":
-        return None
-    return value
+    """A swept value from plain data: ``"none"`` is ``None``, a table with a kind a schedule."""
+    if "." in name:
+        return value
+    return field_from_plain(name, value)
 
 
 def config_from_mapping(values: Mapping[str, Any]) -> RunConfig:
     """A :class:`~momentumlab.RunConfig` from a plain mapping such as a TOML ``[config]`` table.
 
-    Like :func:`config_from_canonical`, and ``"none"`` stands for ``None`` in ``momentum``
-    and ``schedule``.
+    The :meth:`RunConfig.from_dict` form: ``"none"`` stands for ``None``, a schedule is a
+    table with a ``kind``.
 
     Example:
         >>> import momentumlab as ml
@@ -47,7 +46,7 @@ def config_from_mapping(values: Mapping[str, Any]) -> RunConfig:
         True
     """
     table = _table("config", values)
-    return config_from_canonical({k: _none(k, v) for k, v in table.items()})
+    return RunConfig.from_dict(table)
 
 
 def _distribution(name: str, value: Any) -> Uniform | IntUniform | Choice | list[Any]:
