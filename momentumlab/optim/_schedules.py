@@ -622,7 +622,13 @@ class MultistepDecay(Schedule):
         self._set("init_value", _value("init_value", self.init_value))
         self._set("milestones", _boundaries("milestones", self.milestones))
         self._set("factor", check_float("factor", self.factor, low=0.0))
-        self._general  # noqa: B018  (checks that every value stays finite)
+        try:
+            self._general  # noqa: B018  (checks that every value stays finite)
+        except ValueError as e:
+            why = str(e).partition(", got ")[2]
+            raise ValueError(
+                f"init_value and factor must keep the value finite at every milestone, got {why}"
+            ) from None
 
     @cached_property
     def _general(self) -> PiecewiseScales:
@@ -860,7 +866,7 @@ class JoinSchedules(Schedule):
 
     kind: ClassVar[str] = "join_schedules"
     _schedule_list_fields: ClassVar[tuple[str, ...]] = ("schedules",)
-    schedules: tuple[Schedule, ...]
+    schedules: tuple[Schedule | StepFunction, ...]
     boundaries: tuple[int, ...]
     _: KW_ONLY
     shift: bool = True
@@ -914,7 +920,7 @@ def join_schedules(
         >>> [s(t) for t in range(5)]
         [1.0, 1.0, 1.0, 0.5, 0.0]
     """
-    return JoinSchedules(schedules, boundaries, shift=shift)  # type: ignore[arg-type]
+    return JoinSchedules(tuple(schedules), boundaries, shift=shift)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -929,7 +935,7 @@ class Warmup(Schedule):
 
     kind: ClassVar[str] = "warmup"
     _schedule_fields: ClassVar[tuple[str, ...]] = ("schedule",)
-    schedule: Schedule
+    schedule: Schedule | StepFunction
     warmup_steps: int
     _: KW_ONLY
     start_value: float = 0.0
@@ -991,7 +997,7 @@ def warmup(
         >>> [round(s(t), 12) for t in range(6)]
         [0.2, 0.4, 0.6, 0.8, 1.0, 1.0]
     """
-    return Warmup(schedule, warmup_steps, start_value=start_value, mode=mode, shift=shift)  # type: ignore[arg-type]
+    return Warmup(schedule, warmup_steps, start_value=start_value, mode=mode, shift=shift)
 
 
 # --------------------------------------------------------------------------- one cycle
@@ -1226,7 +1232,7 @@ class PerEpoch(Schedule):
 
     kind: ClassVar[str] = "per_epoch"
     _schedule_fields: ClassVar[tuple[str, ...]] = ("schedule",)
-    schedule: Schedule
+    schedule: Schedule | StepFunction
     fractional: bool = False
 
     def __post_init__(self) -> None:
@@ -1258,7 +1264,7 @@ class BoundPerEpoch(Schedule):
 
     kind: ClassVar[str] = "bound_per_epoch"
     _schedule_fields: ClassVar[tuple[str, ...]] = ("schedule",)
-    schedule: Schedule
+    schedule: Schedule | StepFunction
     steps_per_epoch: int
     _: KW_ONLY
     fractional: bool = False
