@@ -142,6 +142,14 @@ def check_step_values(
     For the values a schedule gives at every step (learning rates, momenta), checked
     once they are evaluated: ``"learning_rate must be a finite number >= 0.0 at every
     step, got -0.1 at step 12"``. Bounds as in :func:`check_float`.
+
+    Example:
+        >>> from momentumlab._src.checks import check_step_values
+        >>> check_step_values("momentum", [0.0, 0.5, 0.9], low=0.0, high=1.0, high_open=True)
+        >>> check_step_values("learning_rate", [0.1, 0.1, -0.1], low=0.0)
+        Traceback (most recent call last):
+        ...
+        ValueError: learning_rate must be a finite number >= 0.0 at every step, got -0.1 at step 2
     """
     try:
         arr = np.asarray(values, dtype=np.float64)
