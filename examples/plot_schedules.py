@@ -22,7 +22,7 @@ Run::
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import matplotlib
 
@@ -44,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     o = ml.optim
     cycle = o.one_cycle(0.2, N)
-    panels = {
+    panels: dict[str, list[Callable[[int], float]]] = {
         "constant_schedule(0.2)": [o.constant_schedule(0.2)],
         "step_decay(0.2, 100, 0.1)": [o.step_decay(0.2, 100, 0.1)],
         "multistep_decay(0.2, [200, 250], 0.1)": [o.multistep_decay(0.2, [200, 250], 0.1)],

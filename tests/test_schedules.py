@@ -349,7 +349,11 @@ def test_cosine_decay_equals_optax(T: int, alpha: float, exponent: float) -> Non
 def test_piecewise_and_join_equal_optax() -> None:
     bs = {5: 0.5, 20: 0.1, 21: 2.0}
     s = piecewise_scales(1.5, bs)
-    parts = [constant_schedule(0.1), linear_schedule(0.1, 1.0, 10), cosine_decay(1.0, 50)]
+    parts: list[Callable[[int], float]] = [
+        constant_schedule(0.1),
+        linear_schedule(0.1, 1.0, 10),
+        cosine_decay(1.0, 50),
+    ]
     j = join_schedules(parts, [10, 20])
     for t in range(N):
         assert s(t) == optax_piecewise_constant(1.5, bs, t)

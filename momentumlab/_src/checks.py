@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from momentumlab._src.types import Seed
 
@@ -125,3 +126,48 @@ __all__ = [
     "check_int",
     "check_type",
 ]
+
+
+def check_step_values(
+    name: str,
+    values: Sequence[float] | npt.NDArray[Any],
+    *,
+    low: float | None = None,
+    low_open: bool = False,
+    high: float | None = None,
+    high_open: bool = False,
+) -> None:
+    """Raise ``ValueError`` naming the first step whose value is not finite or out of range.
+
+    For the values a schedule gives at every step (learning rates, momenta), checked
+    once they are evaluated: ``"learning_rate must be a finite number >= 0.0 at every
+    step, got -0.1 at step 12"``. Bounds as in :func:`check_float`.
+
+    Example:
+        >>> from momentumlab._src.checks import check_step_values
+        >>> check_step_values("momentum", [0.0, 0.5, 0.9], low=0.0, high=1.0, high_open=True)
+        >>> check_step_values("learning_rate", [0.1, 0.1, -0.1], low=0.0)
+        Traceback (most recent call last):
+        ...
+        ValueError: learning_rate must be a finite number >= 0.0 at every step, got -0.1 at step 2
+    """
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a sequence of numbers (one per step), got {_show(values)}") from None
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be one number per step (1-D), got shape {arr.shape}")
+    ok = np.isfinite(arr)
+    if low is not None:
+        ok &= arr > low if low_open else arr >= low
+    if high is not None:
+        ok &= arr < high if high_open else arr <= high
+    if not ok.all():
+        step = int(np.argmin(ok))
+        allowed = "" if low is None and high is None else " " + _float_range(low, high, low_open, high_open)
+        raise ValueError(
+            f"{name} must be a finite number{allowed} at every step, got {float(arr[step])!r} at step {step}"
+        )
+
+
+__all__ += ["check_step_values"]

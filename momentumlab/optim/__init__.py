@@ -1,7 +1,8 @@
 """Schedules, the MXNet scheduler bridge and the Trainer factory.
 
-Schedules are factories returning pure functions of the update step (from 0); see
-:mod:`momentumlab.optim` functions below and the user guide on schedules.
+Schedules are frozen values (:class:`Schedule`), pure functions of the update step (from 0)
+that compare, hash, pickle and turn into plain data and back (:meth:`Schedule.to_dict`,
+:func:`schedule_from_dict`); the factories below build them (see the user guide on schedules).
 
 Example:
     >>> import momentumlab as ml
@@ -21,13 +22,32 @@ from momentumlab.optim._optimizers import ScheduledMomentumSGD as ScheduledMomen
 from momentumlab.optim._optimizers import SeededSGLD as SeededSGLD
 from momentumlab.optim._plateau import PlateauState as PlateauState
 from momentumlab.optim._plateau import ReduceOnPlateau as ReduceOnPlateau
+from momentumlab.optim._schedules import SCHEDULE_KINDS as SCHEDULE_KINDS
+from momentumlab.optim._schedules import BoundPerEpoch as BoundPerEpoch
+from momentumlab.optim._schedules import ConstantSchedule as ConstantSchedule
+from momentumlab.optim._schedules import CosineDecay as CosineDecay
+from momentumlab.optim._schedules import CosineWarmRestarts as CosineWarmRestarts
+from momentumlab.optim._schedules import CustomSchedule as CustomSchedule
 from momentumlab.optim._schedules import EpochDecay as EpochDecay
+from momentumlab.optim._schedules import ExponentialDecay as ExponentialDecay
+from momentumlab.optim._schedules import JoinSchedules as JoinSchedules
+from momentumlab.optim._schedules import LinearSchedule as LinearSchedule
+from momentumlab.optim._schedules import MultistepDecay as MultistepDecay
 from momentumlab.optim._schedules import OneCycle as OneCycle
+from momentumlab.optim._schedules import OneCycleLearningRate as OneCycleLearningRate
+from momentumlab.optim._schedules import OneCycleMomentum as OneCycleMomentum
 from momentumlab.optim._schedules import PerEpoch as PerEpoch
+from momentumlab.optim._schedules import PiecewiseConstant as PiecewiseConstant
+from momentumlab.optim._schedules import PiecewiseScales as PiecewiseScales
+from momentumlab.optim._schedules import PolynomialSchedule as PolynomialSchedule
+from momentumlab.optim._schedules import Schedule as Schedule
+from momentumlab.optim._schedules import StepDecay as StepDecay
+from momentumlab.optim._schedules import Warmup as Warmup
 from momentumlab.optim._schedules import bind_schedule as bind_schedule
 from momentumlab.optim._schedules import constant_schedule as constant_schedule
 from momentumlab.optim._schedules import cosine_decay as cosine_decay
 from momentumlab.optim._schedules import cosine_warm_restarts as cosine_warm_restarts
+from momentumlab.optim._schedules import custom_schedule as custom_schedule
 from momentumlab.optim._schedules import exponential_decay as exponential_decay
 from momentumlab.optim._schedules import join_schedules as join_schedules
 from momentumlab.optim._schedules import linear_schedule as linear_schedule
@@ -36,6 +56,7 @@ from momentumlab.optim._schedules import one_cycle as one_cycle
 from momentumlab.optim._schedules import piecewise_constant as piecewise_constant
 from momentumlab.optim._schedules import piecewise_scales as piecewise_scales
 from momentumlab.optim._schedules import polynomial_schedule as polynomial_schedule
+from momentumlab.optim._schedules import schedule_from_dict as schedule_from_dict
 from momentumlab.optim._schedules import step_decay as step_decay
 from momentumlab.optim._schedules import warmup as warmup
 from momentumlab.optim._trainer import EXCLUDED_OPTIMIZERS as EXCLUDED_OPTIMIZERS
@@ -53,15 +74,33 @@ __all__ = [
     "EXCLUDED_OPTIMIZERS",
     "HYPERPARAMETER_CHECKS",
     "MOMENTUM_SCHEDULE_OPTIMIZERS",
+    "SCHEDULE_KINDS",
+    "BoundPerEpoch",
+    "ConstantSchedule",
+    "CosineDecay",
+    "CosineWarmRestarts",
+    "CustomSchedule",
     "EpochDecay",
+    "ExponentialDecay",
+    "JoinSchedules",
+    "LinearSchedule",
+    "MultistepDecay",
     "OneCycle",
+    "OneCycleLearningRate",
+    "OneCycleMomentum",
     "PerEpoch",
+    "PiecewiseConstant",
+    "PiecewiseScales",
     "PlateauState",
+    "PolynomialSchedule",
     "ReduceOnPlateau",
+    "Schedule",
     "ScheduleLR",
     "ScheduledMomentumNAG",
     "ScheduledMomentumSGD",
     "SeededSGLD",
+    "StepDecay",
+    "Warmup",
     "as_lr_scheduler",
     "bind_schedule",
     "check_hyperparameters",
@@ -70,6 +109,7 @@ __all__ = [
     "constant_schedule",
     "cosine_decay",
     "cosine_warm_restarts",
+    "custom_schedule",
     "exponential_decay",
     "from_mxnet",
     "join_schedules",
@@ -82,6 +122,7 @@ __all__ = [
     "piecewise_scales",
     "polynomial_schedule",
     "registered_optimizers",
+    "schedule_from_dict",
     "step_decay",
     "trainable_optimizers",
     "warmup",

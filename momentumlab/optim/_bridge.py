@@ -16,6 +16,7 @@ import mxnet as mx
 
 from momentumlab._src.checks import check_type
 from momentumlab._src.types import Schedule
+from momentumlab.optim._schedules import PerEpoch
 
 
 class ScheduleLR(mx.lr_scheduler.LRScheduler):
@@ -27,7 +28,9 @@ class ScheduleLR(mx.lr_scheduler.LRScheduler):
     scheduler keeps no state, so repeated or out-of-order calls give the same values.
 
     Args:
-        schedule: a step schedule (step from 0 -> learning rate).
+        schedule: a step schedule (step from 0 -> learning rate): a schedule value of
+            :mod:`momentumlab.optim` or any callable; a :class:`PerEpoch` must be bound to
+            steps first (:func:`bind_schedule`).
 
     Example:
         >>> import momentumlab as ml
@@ -39,6 +42,11 @@ class ScheduleLR(mx.lr_scheduler.LRScheduler):
     def __init__(self, schedule: Schedule) -> None:
         if not callable(schedule):
             raise TypeError(f"schedule must be callable (step -> value), got {schedule!r}")
+        if isinstance(schedule, PerEpoch):
+            raise TypeError(
+                f"schedule must be a step schedule, got a PerEpoch schedule (stated in epochs), "
+                f"{schedule!r}; bind it first with bind_schedule(schedule, steps_per_epoch)"
+            )
         super().__init__(base_lr=float(schedule(0)))
         self.schedule = schedule
 

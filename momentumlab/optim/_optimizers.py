@@ -25,6 +25,7 @@ import numpy as np
 
 from momentumlab._src.checks import as_generator
 from momentumlab._src.types import Schedule, Seed
+from momentumlab.optim._schedules import PerEpoch
 
 #: The smallest normal float32: MXNet parses optimizer scalars as float32 and rejects less.
 FLOAT32_TINY = float(np.finfo(np.float32).tiny)
@@ -44,6 +45,11 @@ class _ScheduledMomentum:
     def _set_schedule(self, schedule: Schedule) -> None:
         if not callable(schedule):
             raise TypeError(f"momentum must be a schedule (callable step -> value), got {schedule!r}")
+        if isinstance(schedule, PerEpoch):
+            raise TypeError(
+                f"momentum must be a step schedule, got a PerEpoch schedule (stated in epochs), "
+                f"{schedule!r}; bind it first with bind_schedule(momentum, steps_per_epoch)"
+            )
         self.momentum_schedule = schedule
         self.momentum = self._momentum_at(0)
 
@@ -87,7 +93,9 @@ class ScheduledMomentumSGD(_ScheduledMomentum, mx.optimizer.SGD):
     update.
 
     Args:
-        momentum_schedule: step (from 0) -> momentum in [0, 1).
+        momentum_schedule: step (from 0) -> momentum in [0, 1): a schedule value of
+            :mod:`momentumlab.optim` (a :class:`~momentumlab.optim.PerEpoch` bound to steps
+            first) or any callable.
         **kwargs: other ``mx.optimizer.SGD`` arguments (``learning_rate``, ``wd``, ...).
 
     Example:

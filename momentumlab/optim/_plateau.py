@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from momentumlab._src.checks import check_choice, check_float, check_int
 
@@ -58,7 +59,9 @@ class ReduceOnPlateau:
       The runner then reads each record from the device as it is made (slower).
 
     The state is a value (:class:`PlateauState`) folded over the observations by
-    :meth:`update`; :meth:`scales` replays a whole history. Nothing is stored in the object.
+    :meth:`update`; :meth:`scales` replays a whole history. Nothing is stored in the object,
+    which is a frozen value: :meth:`to_dict` gives its plain (TOML-safe) data and
+    :meth:`from_dict` rebuilds an equal one.
 
     Attributes:
         mode: ``"min"`` (a loss) or ``"max"`` (an accuracy).
@@ -89,15 +92,54 @@ class ReduceOnPlateau:
     observe: str = "epoch"
 
     def __post_init__(self) -> None:
-        check_choice("mode", self.mode, ("min", "max"))
-        check_float("factor", self.factor, low=0.0, high=1.0, low_open=True, high_open=True)
-        check_int("patience", self.patience, low=0)
-        check_float("threshold", self.threshold, low=0.0)
-        check_choice("threshold_mode", self.threshold_mode, ("rel", "abs"))
-        check_int("cooldown", self.cooldown, low=0)
-        check_float("min_lr", self.min_lr, low=0.0)
-        check_float("eps", self.eps, low=0.0)
-        check_choice("observe", self.observe, ("epoch", "record"))
+        checked = {
+            "mode": check_choice("mode", self.mode, ("min", "max")),
+            "factor": check_float("factor", self.factor, low=0.0, high=1.0, low_open=True, high_open=True),
+            "patience": check_int("patience", self.patience, low=0),
+            "threshold": check_float("threshold", self.threshold, low=0.0),
+            "threshold_mode": check_choice("threshold_mode", self.threshold_mode, ("rel", "abs")),
+            "cooldown": check_int("cooldown", self.cooldown, low=0),
+            "min_lr": check_float("min_lr", self.min_lr, low=0.0),
+            "eps": check_float("eps", self.eps, low=0.0),
+            "observe": check_choice("observe", self.observe, ("epoch", "record")),
+        }
+        for name, value in checked.items():  # ints as int, floats as float (e.g. from TOML)
+            object.__setattr__(self, name, value)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field as plain, TOML-safe data (the inverse of :meth:`from_dict`).
+
+        Example:
+            >>> import momentumlab as ml
+            >>> d = ml.optim.ReduceOnPlateau(factor=0.5, patience=2).to_dict()
+            >>> d["factor"], d["patience"], ml.optim.ReduceOnPlateau.from_dict(d).patience
+            (0.5, 2, 2)
+        """
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ReduceOnPlateau:
+        """The value ``d`` describes (fields left out keep their defaults), e.g. parsed TOML.
+
+        Raises:
+            ValueError: for an unknown field (the message lists the valid ones) or a value
+                out of range.
+            TypeError: for a mapping of another type or a value of the wrong type.
+
+        Example:
+            >>> import tomllib
+            >>> import momentumlab as ml
+            >>> p = ml.optim.ReduceOnPlateau.from_dict(tomllib.loads("factor = 0.5\\nmin_lr = 0"))
+            >>> p.factor, p.min_lr, p == ml.optim.ReduceOnPlateau.from_dict(p.to_dict())
+            (0.5, 0.0, True)
+        """
+        if not isinstance(d, Mapping):
+            raise TypeError(f"a ReduceOnPlateau must be given as a mapping of its fields, got {d!r}")
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = [k for k in d if k not in names]
+        if unknown:
+            raise ValueError(f"ReduceOnPlateau has no field {unknown[0]!r}; its fields are {names}")
+        return cls(**d)
 
     def initial_state(self) -> PlateauState:
         """The state before any observation."""

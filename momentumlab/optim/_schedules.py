@@ -1,41 +1,151 @@
-"""Learning-rate and momentum schedules: small pure functions of the update step.
+"""Learning-rate and momentum schedules: small frozen values, pure functions of the step.
 
-Every factory returns ``def schedule(step) -> float`` with ``step`` counting updates from 0
-(the first update uses ``schedule(0)``). General schedules carry the math
+Every schedule is a frozen dataclass deriving from :class:`Schedule`: its fields are exactly
+its parameters, calling it gives the value at a step (``schedule(step) -> float`` with
+``step`` counting updates from 0; the first update uses ``schedule(0)``), and it turns into
+plain data and back (:meth:`Schedule.to_dict`, :func:`schedule_from_dict`), so it can be
+compared, hashed, pickled, stored, keyed, swept and written in TOML. The factories
+(:func:`cosine_decay`, ...) return these values. General schedules carry the math
 (:func:`polynomial_schedule`, :func:`exponential_decay`, :func:`cosine_decay`,
 :func:`piecewise_scales`, :func:`join_schedules`); special ones delegate to them
 (:func:`linear_schedule` is a polynomial of power 1, :func:`step_decay` is a staircase
 exponential decay, :func:`multistep_decay` is :func:`piecewise_scales` with one factor).
-The returned functions keep no state, so calling them twice, or out of order, gives the
-same value. They also accept a fractional step (used by :class:`PerEpoch` with
-``fractional=True``).
+A value keeps no state, so calling it twice, or out of order, gives the same value. It also
+accepts a fractional step (used by :class:`PerEpoch` with ``fractional=True``).
 
 Example:
     >>> import momentumlab as ml
     >>> s = ml.optim.warmup(ml.optim.cosine_decay(1.0, 4), 2)
     >>> [round(s(t), 3) for t in range(7)]
     [0.0, 0.5, 1.0, 0.854, 0.5, 0.146, 0.0]
+    >>> s.to_dict()["kind"], ml.optim.schedule_from_dict(s.to_dict()) == s
+    ('warmup', True)
 """
 
 from __future__ import annotations
 
+import abc
 import bisect
+import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, NamedTuple, cast
+from dataclasses import KW_ONLY, dataclass
+from functools import cached_property
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from momentumlab._src.checks import check_bool, check_choice, check_float, check_int, check_type
-from momentumlab._src.types import Schedule
-from momentumlab.optim._bridge import ScheduleLR, as_lr_scheduler
+
+if TYPE_CHECKING:
+    from momentumlab.optim._bridge import ScheduleLR
+
+# Any function of the step (a plain callable; custom_schedule makes it a value).
+StepFunction = Callable[[Any], float]
+
+# --------------------------------------------------------------------------- the base
+
+
+class Schedule(abc.ABC):
+    """A schedule value: a pure function of the step that is also plain data.
+
+    Every concrete schedule is a ``@dataclass(frozen=True)`` subclass whose fields are its
+    parameters. It compares equal and hashes by those parameters, prints them
+    (``repr``), pickles, and :meth:`to_dict` gives the plain data ``{"kind": ..., **params}``
+    that :func:`schedule_from_dict` turns back into an equal value (the same form a TOML
+    file uses). Calling it gives the value at a step (from 0; fractional steps are accepted).
+
+    Example:
+        >>> import momentumlab as ml
+        >>> s = ml.optim.cosine_decay(0.2, 100)
+        >>> isinstance(s, ml.optim.Schedule), s == ml.optim.cosine_decay(0.2, 100)
+        (True, True)
+        >>> s.to_dict()  # doctest: +NORMALIZE_WHITESPACE
+        {'kind': 'cosine_decay', 'init_value': 0.2, 'decay_steps': 100, 'end_value': 0.0,
+         'exponent': 1.0, 'periodic': False}
+    """
+
+    #: The name of the schedule in :meth:`to_dict` and :func:`schedule_from_dict`.
+    kind: ClassVar[str]
+    #: Fields holding one schedule (rebuilt from nested mappings by :func:`schedule_from_dict`).
+    _schedule_fields: ClassVar[tuple[str, ...]] = ()
+    #: Fields holding a sequence of schedules.
+    _schedule_list_fields: ClassVar[tuple[str, ...]] = ()
+
+    @abc.abstractmethod
+    def __call__(self, step: float) -> float:
+        """The value at ``step`` (from 0)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, TOML-safe data ``{"kind": ..., **parameters}`` (the inverse of :func:`schedule_from_dict`).
+
+        ``None`` parameters are left out, tuples become lists, nested schedules nested
+        dicts and mapping keys strings; ints stay ints and floats stay floats.
+
+        Example:
+            >>> import momentumlab as ml
+            >>> ml.optim.multistep_decay(0.2, [2, 3], 0.1).to_dict()
+            {'kind': 'multistep_decay', 'init_value': 0.2, 'milestones': [2, 3], 'factor': 0.1}
+        """
+        out: dict[str, Any] = {"kind": self.kind}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if value is not None:
+                out[f.name] = self._field_to_data(f.name, value)
+        return out
+
+    def _field_to_data(self, name: str, value: Any) -> Any:
+        return _to_data(value)
+
+    @classmethod
+    def _params_from_data(cls, params: dict[str, Any]) -> dict[str, Any]:
+        """Rebuild nested schedules of parsed data (overridden for other conversions)."""
+        out = dict(params)
+        for name in cls._schedule_fields:
+            if name in out:
+                out[name] = _nested_from_data(name, out[name])
+        for name in cls._schedule_list_fields:
+            value = out.get(name)
+            if isinstance(value, (list, tuple)):
+                out[name] = [_nested_from_data(f"{name}[{i}]", v) for i, v in enumerate(value)]
+        return out
+
+    def _set(self, name: str, value: Any) -> None:
+        """Store a checked, normalised field (the dataclass is frozen)."""
+        object.__setattr__(self, name, value)
+
+
+def _to_data(value: Any) -> Any:
+    if isinstance(value, Schedule):
+        return value.to_dict()
+    if isinstance(value, (tuple, list)):
+        return [_to_data(v) for v in value]
+    return value
+
+
+def _nested_from_data(name: str, value: Any) -> Any:
+    if isinstance(value, Mapping):
+        try:
+            return schedule_from_dict(value)
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"{name}: {e}") from e
+    return value
+
 
 # --------------------------------------------------------------------------- checks
 
 
-def _check_schedule(name: str, schedule: Any) -> Schedule:
-    if not callable(schedule):
-        raise TypeError(f"{name} must be a schedule (a callable step -> value), got {schedule!r}")
-    return cast(Schedule, schedule)
+def _as_schedule(name: str, value: Any) -> Schedule:
+    """A step schedule value: a :class:`Schedule` as is, any other callable wrapped."""
+    if isinstance(value, PerEpoch):
+        raise TypeError(
+            f"{name} must be a schedule of the step, got a PerEpoch schedule (stated in epochs), "
+            f"{value!r}; bind it to steps first with .bind(steps_per_epoch)"
+        )
+    if isinstance(value, Schedule):
+        return value
+    if not callable(value):
+        raise TypeError(f"{name} must be a schedule (a callable step -> value), got {value!r}")
+    return CustomSchedule(value)
 
 
 def _value(name: str, value: Any) -> float:
@@ -46,10 +156,46 @@ def _steps(name: str, value: Any, low: int = 1) -> int:
     return check_int(name, value, low=low)
 
 
+def _span(names: str, a: float, b: float) -> None:
+    """``a - b`` must be finite (the interpolating schedules scale it)."""
+    if not math.isfinite(a - b):
+        raise ValueError(f"{names} must differ by a finite amount, got {a!r} and {b!r}")
+
+
+def _boundaries(name: str, values: Any, low: int = 0) -> tuple[int, ...]:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise TypeError(f"{name} must be a sequence of integers, got {values!r}")
+    out = tuple(check_int(f"{name}[{i}]", b, low=low) for i, b in enumerate(values))
+    for i in range(1, len(out)):
+        if out[i] <= out[i - 1]:
+            raise ValueError(f"{name} must be strictly increasing, got {list(out)}")
+    return out
+
+
 # --------------------------------------------------------------------------- general
 
 
-def constant_schedule(value: float) -> Schedule:
+@dataclass(frozen=True)
+class ConstantSchedule(Schedule):
+    """The value of :func:`constant_schedule`: ``value`` at every step.
+
+    Example:
+        >>> import momentumlab as ml
+        >>> ml.optim.ConstantSchedule(0.1)(7)
+        0.1
+    """
+
+    kind: ClassVar[str] = "constant_schedule"
+    value: float
+
+    def __post_init__(self) -> None:
+        self._set("value", _value("value", self.value))
+
+    def __call__(self, step: float) -> float:
+        return self.value
+
+
+def constant_schedule(value: float) -> ConstantSchedule:
     """A schedule that returns ``value`` at every step.
 
     Equals torch's ``LambdaLR(lambda t: 1)`` with base ``value`` and optax's
@@ -61,15 +207,43 @@ def constant_schedule(value: float) -> Schedule:
     Example:
         >>> import momentumlab as ml
         >>> s = ml.optim.constant_schedule(0.1)
-        >>> s(0), s(1000)
-        (0.1, 0.1)
+        >>> s(0), s(1000), s
+        (0.1, 0.1, ConstantSchedule(value=0.1))
     """
-    v = _value("value", value)
+    return ConstantSchedule(value)
 
-    def schedule(step: float) -> float:
-        return v
 
-    return schedule
+@dataclass(frozen=True)
+class PolynomialSchedule(Schedule):
+    """The value of :func:`polynomial_schedule` (see it for the math).
+
+    Example:
+        >>> import momentumlab as ml
+        >>> ml.optim.PolynomialSchedule(1.0, 0.0, 2.0, 4)(1)
+        0.5625
+    """
+
+    kind: ClassVar[str] = "polynomial_schedule"
+    init_value: float
+    end_value: float
+    power: float
+    transition_steps: int
+    _: KW_ONLY
+    transition_begin: int = 0
+
+    def __post_init__(self) -> None:
+        self._set("init_value", _value("init_value", self.init_value))
+        self._set("end_value", _value("end_value", self.end_value))
+        self._set("power", check_float("power", self.power, low=0.0, low_open=True))
+        self._set("transition_steps", _steps("transition_steps", self.transition_steps))
+        self._set("transition_begin", _steps("transition_begin", self.transition_begin, low=0))
+        _span("init_value and end_value", self.init_value, self.end_value)
+
+    def __call__(self, step: float) -> float:
+        T = self.transition_steps
+        c = min(max(step - self.transition_begin, 0), T)
+        frac = 1 - c / T
+        return (self.init_value - self.end_value) * float(frac**self.power) + self.end_value
 
 
 def polynomial_schedule(
@@ -79,7 +253,7 @@ def polynomial_schedule(
     transition_steps: int,
     *,
     transition_begin: int = 0,
-) -> Schedule:
+) -> PolynomialSchedule:
     """Polynomial interpolation from ``init_value`` to ``end_value``, then constant.
 
     .. math::
@@ -104,28 +278,58 @@ def polynomial_schedule(
         >>> [s(t) for t in range(6)]
         [1.0, 0.5625, 0.25, 0.0625, 0.0, 0.0]
     """
-    v0 = _value("init_value", init_value)
-    v1 = _value("end_value", end_value)
-    p = check_float("power", power, low=0.0, low_open=True)
-    T = _steps("transition_steps", transition_steps)
-    t0 = _steps("transition_begin", transition_begin, low=0)
+    return PolynomialSchedule(
+        init_value, end_value, power, transition_steps, transition_begin=transition_begin
+    )
 
-    def schedule(step: float) -> float:
-        c = min(max(step - t0, 0), T)
-        frac = 1 - c / T
-        return (v0 - v1) * float(frac**p) + v1
 
-    return schedule
+@dataclass(frozen=True)
+class LinearSchedule(Schedule):
+    """The value of :func:`linear_schedule`: a :class:`PolynomialSchedule` of power 1.
+
+    Example:
+        >>> import momentumlab as ml
+        >>> ml.optim.LinearSchedule(0.0, 1.0, 4)(1)
+        0.25
+    """
+
+    kind: ClassVar[str] = "linear_schedule"
+    init_value: float
+    end_value: float
+    transition_steps: int
+    _: KW_ONLY
+    transition_begin: int = 0
+
+    def __post_init__(self) -> None:
+        general = self._general  # checks every parameter
+        self._set("init_value", general.init_value)
+        self._set("end_value", general.end_value)
+        self._set("transition_steps", general.transition_steps)
+        self._set("transition_begin", general.transition_begin)
+
+    @cached_property
+    def _general(self) -> PolynomialSchedule:
+        v0, v1, T, t0 = self.init_value, self.end_value, self.transition_steps, self.transition_begin
+        return PolynomialSchedule(v0, v1, 1.0, T, transition_begin=t0)
+
+    def __call__(self, step: float) -> float:
+        return self._general(step)
 
 
 def linear_schedule(
     init_value: float, end_value: float, transition_steps: int, *, transition_begin: int = 0
-) -> Schedule:
+) -> LinearSchedule:
     """Linear interpolation from ``init_value`` to ``end_value`` over ``transition_steps``.
 
     :func:`polynomial_schedule` with ``power=1`` (optax's ``linear_schedule``). torch's
     ``LinearLR(start_factor=a, end_factor=b, total_iters=T)`` with base ``lr`` is
     ``linear_schedule(lr*a, lr*b, T)`` (values agree to rounding, ~1e-16 relative).
+
+    Args:
+        init_value: value at the start.
+        end_value: value from step ``transition_begin + transition_steps`` on.
+        transition_steps: length of the transition, >= 1.
+        transition_begin: steps >= 0 to hold ``init_value`` first.
 
     Example:
         >>> import momentumlab as ml
@@ -133,9 +337,54 @@ def linear_schedule(
         >>> [s(t) for t in range(6)]
         [0.0, 0.25, 0.5, 0.75, 1.0, 1.0]
     """
-    return polynomial_schedule(
-        init_value, end_value, 1.0, transition_steps, transition_begin=transition_begin
-    )
+    return LinearSchedule(init_value, end_value, transition_steps, transition_begin=transition_begin)
+
+
+@dataclass(frozen=True)
+class ExponentialDecay(Schedule):
+    """The value of :func:`exponential_decay` (see it for the math).
+
+    Example:
+        >>> import momentumlab as ml
+        >>> ml.optim.ExponentialDecay(2.0, 0.5)(3)
+        0.25
+    """
+
+    kind: ClassVar[str] = "exponential_decay"
+    init_value: float
+    decay_rate: float
+    _: KW_ONLY
+    transition_steps: int = 1
+    transition_begin: int = 0
+    staircase: bool = False
+    end_value: float | None = None
+
+    def __post_init__(self) -> None:
+        self._set("init_value", _value("init_value", self.init_value))
+        self._set("decay_rate", check_float("decay_rate", self.decay_rate, low=0.0, low_open=True))
+        self._set("transition_steps", _steps("transition_steps", self.transition_steps))
+        self._set("transition_begin", _steps("transition_begin", self.transition_begin, low=0))
+        self._set("staircase", check_bool("staircase", self.staircase))
+        if self.end_value is not None:
+            self._set("end_value", _value("end_value", self.end_value))
+
+    def __call__(self, step: float) -> float:
+        d = step - self.transition_begin
+        r = self.decay_rate
+        if d <= 0:
+            value = self.init_value
+        else:
+            p = d / self.transition_steps
+            if self.staircase:
+                p = math.floor(p)
+            try:
+                value = self.init_value * r**p
+            except OverflowError:  # a rate > 1 past the float range: the value is unbounded
+                value = math.copysign(math.inf, self.init_value) if self.init_value else 0.0
+        end = self.end_value
+        if end is not None:
+            value = max(value, end) if r < 1 else min(value, end)
+        return value
 
 
 def exponential_decay(
@@ -146,7 +395,7 @@ def exponential_decay(
     transition_begin: int = 0,
     staircase: bool = False,
     end_value: float | None = None,
-) -> Schedule:
+) -> ExponentialDecay:
     """``init_value * decay_rate ** p`` with ``p = (t - t_0) / transition_steps``.
 
     .. math::
@@ -161,6 +410,12 @@ def exponential_decay(
     :func:`step_decay`). Powers are computed with ``**`` as torch's closed forms do; the
     chapter's repeated multiplication is :class:`EpochDecay` / :func:`piecewise_scales`.
 
+    A ``decay_rate > 1`` (torch allows a ``gamma > 1``) makes the value grow without bound
+    unless ``end_value`` caps it: it stays finite for every step only with an
+    ``end_value``. Without one, steps past the float range give ``inf`` (never an
+    ``OverflowError``), which :func:`~momentumlab._src.checks.check_step_values` reports
+    with its step when a run evaluates its learning rates.
+
     Args:
         init_value: value before the decay.
         decay_rate: ``r > 0``.
@@ -174,37 +429,55 @@ def exponential_decay(
         >>> s = ml.optim.exponential_decay(1.0, 0.5, transition_steps=2, staircase=True)
         >>> [s(t) for t in range(6)]
         [1.0, 1.0, 0.5, 0.5, 0.25, 0.25]
+        >>> ml.optim.exponential_decay(0.1, 2.5, end_value=1.0)(10**6)
+        1.0
     """
-    v0 = _value("init_value", init_value)
-    r = check_float("decay_rate", decay_rate, low=0.0, low_open=True)
-    k = _steps("transition_steps", transition_steps)
-    t0 = _steps("transition_begin", transition_begin, low=0)
-    stair = check_bool("staircase", staircase)
-    end = None if end_value is None else _value("end_value", end_value)
-
-    def schedule(step: float) -> float:
-        d = step - t0
-        if d <= 0:
-            value = v0
-        else:
-            p = d / k
-            if stair:
-                p = math.floor(p)
-            value = v0 * r**p
-        if end is not None:
-            value = max(value, end) if r < 1 else min(value, end)
-        return value
-
-    return schedule
+    return ExponentialDecay(
+        init_value,
+        decay_rate,
+        transition_steps=transition_steps,
+        transition_begin=transition_begin,
+        staircase=staircase,
+        end_value=end_value,
+    )
 
 
-def step_decay(init_value: float, step_size: int, factor: float) -> Schedule:
+@dataclass(frozen=True)
+class StepDecay(Schedule):
+    """The value of :func:`step_decay`: a staircase :class:`ExponentialDecay`.
+
+    Example:
+        >>> import momentumlab as ml
+        >>> ml.optim.StepDecay(1.0, 3, 0.5)(3)
+        0.5
+    """
+
+    kind: ClassVar[str] = "step_decay"
+    init_value: float
+    step_size: int
+    factor: float
+
+    def __post_init__(self) -> None:
+        self._set("init_value", _value("init_value", self.init_value))
+        self._set("factor", check_float("factor", self.factor, low=0.0, low_open=True))
+        self._set("step_size", _steps("step_size", self.step_size))
+
+    @cached_property
+    def _general(self) -> ExponentialDecay:
+        return ExponentialDecay(self.init_value, self.factor, transition_steps=self.step_size, staircase=True)
+
+    def __call__(self, step: float) -> float:
+        return self._general(step)
+
+
+def step_decay(init_value: float, step_size: int, factor: float) -> StepDecay:
     """Multiply by ``factor`` every ``step_size`` steps: ``v0 * factor ** (t // step_size)``.
 
     torch's ``StepLR(step_size, gamma=factor)`` (the decay takes effect at step
     ``step_size``, counting from 0). Delegates to :func:`exponential_decay` with
-    ``staircase=True``. MXNet's ``FactorScheduler`` gives the same values (its ``num_update``
-    from 1 and its strict ``>`` cancel); use :func:`from_mxnet` for its exact bits.
+    ``staircase=True`` (so a ``factor > 1`` grows without bound, see there). MXNet's
+    ``FactorScheduler`` gives the same values (its ``num_update`` from 1 and its strict
+    ``>`` cancel); use :func:`from_mxnet` for its exact bits.
 
     Args:
         init_value: value of the first ``step_size`` steps.
@@ -217,25 +490,96 @@ def step_decay(init_value: float, step_size: int, factor: float) -> Schedule:
         >>> [s(t) for t in (0, 2, 3, 5, 6)]
         [1.0, 1.0, 0.1, 0.1, 0.010000000000000002]
     """
-    return exponential_decay(
-        init_value,
-        check_float("factor", factor, low=0.0, low_open=True),
-        transition_steps=_steps("step_size", step_size),
-        staircase=True,
-    )
+    return StepDecay(init_value, step_size, factor)
 
 
-def _boundaries(name: str, values: Sequence[int]) -> list[int]:
-    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
-        raise TypeError(f"{name} must be a sequence of integers, got {values!r}")
-    out = [check_int(f"{name}[{i}]", b, low=0) for i, b in enumerate(values)]
-    for i in range(1, len(out)):
-        if out[i] <= out[i - 1]:
-            raise ValueError(f"{name} must be strictly increasing, got {list(out)}")
-    return out
+def _scale_pairs(value: Any) -> tuple[tuple[int, float], ...]:
+    name = "boundaries_and_scales"
+    if isinstance(value, Mapping):
+        items = list(value.items())
+    elif isinstance(value, (list, tuple)) and all(
+        isinstance(p, (list, tuple)) and len(p) == 2 for p in value
+    ):
+        items = [(b, s) for b, s in value]
+    else:
+        raise TypeError(
+            f"{name} must be a mapping step -> scale, got {value!r} of type {type(value).__name__}"
+        )
+    steps = [check_int(f"{name} key {b!r}", b, low=0) for b, _ in items]
+    pairs = sorted(zip(steps, (s for _, s in items), strict=True))
+    bounds = _boundaries(f"{name} keys", [b for b, _ in pairs])
+    scales = [check_float(f"{name}[{b}]", s, low=0.0) for b, s in pairs]
+    return tuple(zip(bounds, scales, strict=True))
 
 
-def piecewise_scales(init_value: float, boundaries_and_scales: Mapping[int, float]) -> Schedule:
+@dataclass(frozen=True)
+class PiecewiseScales(Schedule):
+    """The value of :func:`piecewise_scales`.
+
+    ``boundaries_and_scales`` is kept as sorted ``(step, scale)`` pairs (a mapping given to
+    the constructor is turned into them); :meth:`to_dict` writes it as a mapping with
+    string keys, as TOML needs.
+
+    Example:
+        >>> import momentumlab as ml
+        >>> ml.optim.PiecewiseScales(1.0, {4: 0.1, 2: 0.5})
+        PiecewiseScales(init_value=1.0, boundaries_and_scales=((2, 0.5), (4, 0.1)))
+    """
+
+    kind: ClassVar[str] = "piecewise_scales"
+    init_value: float
+    boundaries_and_scales: tuple[tuple[int, float], ...]
+
+    def __post_init__(self) -> None:
+        self._set("init_value", _value("init_value", self.init_value))
+        self._set("boundaries_and_scales", _scale_pairs(self.boundaries_and_scales))
+        values = self._values
+        for (b, _), v in zip(self.boundaries_and_scales, values[1:], strict=True):
+            if not math.isfinite(v):
+                raise ValueError(
+                    f"boundaries_and_scales must keep the value finite, got {v!r} from step {b} on"
+                )
+
+    @cached_property
+    def _bounds(self) -> list[int]:
+        return [b for b, _ in self.boundaries_and_scales]
+
+    @cached_property
+    def _values(self) -> list[float]:
+        # values[i] is the value after i boundaries, each formed by one more multiplication
+        values = [self.init_value]
+        for _, s in self.boundaries_and_scales:
+            values.append(values[-1] * s)
+        return values
+
+    def __call__(self, step: float) -> float:
+        return self._values[bisect.bisect_right(self._bounds, step)]
+
+    def _field_to_data(self, name: str, value: Any) -> Any:
+        if name == "boundaries_and_scales":
+            return {str(b): s for b, s in value}
+        return super()._field_to_data(name, value)
+
+    @classmethod
+    def _params_from_data(cls, params: dict[str, Any]) -> dict[str, Any]:
+        out = dict(params)
+        value = out.get("boundaries_and_scales")
+        if isinstance(value, Mapping):
+            out["boundaries_and_scales"] = {_int_key("boundaries_and_scales", k): s for k, s in value.items()}
+        return out
+
+
+def _int_key(name: str, key: Any) -> Any:
+    """A TOML key (a string) naming an integer step, as the int."""
+    if isinstance(key, str):
+        text = key.strip()
+        if text.lstrip("-").isdigit():
+            return int(text)
+        raise ValueError(f"{name} keys must be integer steps, got {key!r}")
+    return key
+
+
+def piecewise_scales(init_value: float, boundaries_and_scales: Mapping[int, float]) -> PiecewiseScales:
     """``init_value`` multiplied by the scale of every boundary ``b <= t``, in order.
 
     optax's ``piecewise_constant_schedule``: a scale takes effect *at* its boundary (step
@@ -245,31 +589,56 @@ def piecewise_scales(init_value: float, boundaries_and_scales: Mapping[int, floa
 
     Args:
         init_value: value before the first boundary.
-        boundaries_and_scales: step ``b >= 0`` -> scale ``>= 0``.
+        boundaries_and_scales: step ``b >= 0`` -> scale ``>= 0`` (every product finite).
 
     Example:
         >>> import momentumlab as ml
         >>> s = ml.optim.piecewise_scales(1.0, {2: 0.5, 4: 0.1})
         >>> [s(t) for t in range(6)]
         [1.0, 1.0, 0.5, 0.5, 0.05, 0.05]
+        >>> s.to_dict()
+        {'kind': 'piecewise_scales', 'init_value': 1.0, 'boundaries_and_scales': {'2': 0.5, '4': 0.1}}
     """
-    v0 = _value("init_value", init_value)
     check_type("boundaries_and_scales", boundaries_and_scales, Mapping, "a mapping step -> scale")
-    items = sorted(boundaries_and_scales.items())
-    bounds = _boundaries("boundaries_and_scales keys", [b for b, _ in items])
-    scales = [check_float(f"boundaries_and_scales[{b}]", s, low=0.0) for b, s in items]
-    # values[i] is the value after i boundaries, each formed by one more multiplication
-    values = [v0]
-    for s in scales:
-        values.append(values[-1] * s)
-
-    def schedule(step: float) -> float:
-        return values[bisect.bisect_right(bounds, step)]
-
-    return schedule
+    return PiecewiseScales(init_value, boundaries_and_scales)  # type: ignore[arg-type]
 
 
-def multistep_decay(init_value: float, milestones: Sequence[int], factor: float) -> Schedule:
+@dataclass(frozen=True)
+class MultistepDecay(Schedule):
+    """The value of :func:`multistep_decay`: :class:`PiecewiseScales` with one factor.
+
+    Example:
+        >>> import momentumlab as ml
+        >>> ml.optim.MultistepDecay(1.0, [2], 0.5)
+        MultistepDecay(init_value=1.0, milestones=(2,), factor=0.5)
+    """
+
+    kind: ClassVar[str] = "multistep_decay"
+    init_value: float
+    milestones: tuple[int, ...]
+    factor: float
+
+    def __post_init__(self) -> None:
+        self._set("init_value", _value("init_value", self.init_value))
+        self._set("milestones", _boundaries("milestones", self.milestones))
+        self._set("factor", check_float("factor", self.factor, low=0.0))
+        try:
+            self._general  # noqa: B018  (checks that every value stays finite)
+        except ValueError as e:
+            why = str(e).partition(", got ")[2]
+            raise ValueError(
+                f"init_value and factor must keep the value finite at every milestone, got {why}"
+            ) from None
+
+    @cached_property
+    def _general(self) -> PiecewiseScales:
+        return PiecewiseScales(self.init_value, {m: self.factor for m in self.milestones})  # type: ignore[arg-type]
+
+    def __call__(self, step: float) -> float:
+        return self._general(step)
+
+
+def multistep_decay(init_value: float, milestones: Sequence[int], factor: float) -> MultistepDecay:
     """Multiply by ``factor`` at each milestone: torch's ``MultiStepLR(milestones, gamma)``.
 
     Step ``m`` (from 0) is the first to use the reduced value, as in torch (its closed form
@@ -289,12 +658,42 @@ def multistep_decay(init_value: float, milestones: Sequence[int], factor: float)
         >>> [s(t) for t in range(4)]
         [0.2, 0.2, 0.020000000000000004, 0.0020000000000000005]
     """
-    ms = _boundaries("milestones", milestones)
-    f = check_float("factor", factor, low=0.0)
-    return piecewise_scales(init_value, {m: f for m in ms})
+    return MultistepDecay(init_value, milestones, factor)  # type: ignore[arg-type]
 
 
-def piecewise_constant(boundaries: Sequence[int], values: Sequence[float]) -> Schedule:
+@dataclass(frozen=True)
+class PiecewiseConstant(Schedule):
+    """The value of :func:`piecewise_constant`.
+
+    Example:
+        >>> import momentumlab as ml
+        >>> ml.optim.PiecewiseConstant([2], [1.0, 0.5])(2)
+        0.5
+    """
+
+    kind: ClassVar[str] = "piecewise_constant"
+    boundaries: tuple[int, ...]
+    values: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        self._set("boundaries", _boundaries("boundaries", self.boundaries))
+        values: Any = self.values
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+            raise TypeError(f"values must be a sequence of numbers, got {values!r}")
+        self._set("values", tuple(_value(f"values[{i}]", v) for i, v in enumerate(values)))
+        n = len(self.boundaries) + 1
+        if len(self.values) != n:
+            raise ValueError(f"values must have len(boundaries) + 1 = {n} entries, got {len(self.values)}")
+
+    @cached_property
+    def _bounds(self) -> list[int]:
+        return list(self.boundaries)
+
+    def __call__(self, step: float) -> float:
+        return self.values[bisect.bisect_right(self._bounds, step)]
+
+
+def piecewise_constant(boundaries: Sequence[int], values: Sequence[float]) -> PiecewiseConstant:
     """``values[i]`` on ``[boundaries[i-1], boundaries[i])``: keras' ``PiecewiseConstantDecay``.
 
     Here the value changes *at* the boundary (step ``boundaries[0]`` uses ``values[1]``);
@@ -310,17 +709,41 @@ def piecewise_constant(boundaries: Sequence[int], values: Sequence[float]) -> Sc
         >>> [s(t) for t in range(6)]
         [1.0, 1.0, 0.5, 0.5, 0.1, 0.1]
     """
-    bounds = _boundaries("boundaries", boundaries)
-    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
-        raise TypeError(f"values must be a sequence of numbers, got {values!r}")
-    vals = [_value(f"values[{i}]", v) for i, v in enumerate(values)]
-    if len(vals) != len(bounds) + 1:
-        raise ValueError(f"values must have len(boundaries) + 1 = {len(bounds) + 1} entries, got {len(vals)}")
+    return PiecewiseConstant(boundaries, values)  # type: ignore[arg-type]
 
-    def schedule(step: float) -> float:
-        return vals[bisect.bisect_right(bounds, step)]
 
-    return schedule
+@dataclass(frozen=True)
+class CosineDecay(Schedule):
+    """The value of :func:`cosine_decay` (see it for the math).
+
+    Example:
+        >>> import momentumlab as ml
+        >>> ml.optim.CosineDecay(1.0, 2)(1)
+        0.5
+    """
+
+    kind: ClassVar[str] = "cosine_decay"
+    init_value: float
+    decay_steps: int
+    _: KW_ONLY
+    end_value: float = 0.0
+    exponent: float = 1.0
+    periodic: bool = False
+
+    def __post_init__(self) -> None:
+        self._set("init_value", _value("init_value", self.init_value))
+        self._set("decay_steps", _steps("decay_steps", self.decay_steps))
+        self._set("end_value", _value("end_value", self.end_value))
+        self._set("exponent", check_float("exponent", self.exponent, low=0.0, low_open=True))
+        self._set("periodic", check_bool("periodic", self.periodic))
+        _span("init_value and end_value", self.init_value, self.end_value)
+
+    def __call__(self, step: float) -> float:
+        T = self.decay_steps
+        c = step if self.periodic else min(step, T)
+        cosine = (1 + math.cos(math.pi * c / T)) / 2
+        v1 = self.end_value
+        return v1 + (self.init_value - v1) * float(cosine**self.exponent)
 
 
 def cosine_decay(
@@ -330,7 +753,7 @@ def cosine_decay(
     end_value: float = 0.0,
     exponent: float = 1.0,
     periodic: bool = False,
-) -> Schedule:
+) -> CosineDecay:
     """Cosine annealing from ``init_value`` to the floor ``end_value`` over ``decay_steps``.
 
     .. math::
@@ -359,23 +782,50 @@ def cosine_decay(
         >>> [round(p(t), 12) for t in range(5)]
         [1.0, 0.5, 0.0, 0.5, 1.0]
     """
-    v0 = _value("init_value", init_value)
-    T = _steps("decay_steps", decay_steps)
-    v1 = _value("end_value", end_value)
-    e = check_float("exponent", exponent, low=0.0, low_open=True)
-    per = check_bool("periodic", periodic)
+    return CosineDecay(init_value, decay_steps, end_value=end_value, exponent=exponent, periodic=periodic)
 
-    def schedule(step: float) -> float:
-        c = step if per else min(step, T)
-        cosine = (1 + math.cos(math.pi * c / T)) / 2
-        return v1 + (v0 - v1) * float(cosine**e)
 
-    return schedule
+@dataclass(frozen=True)
+class CosineWarmRestarts(Schedule):
+    """The value of :func:`cosine_warm_restarts` (see it for the math).
+
+    Example:
+        >>> import momentumlab as ml
+        >>> ml.optim.CosineWarmRestarts(1.0, 2)(2)
+        1.0
+    """
+
+    kind: ClassVar[str] = "cosine_warm_restarts"
+    init_value: float
+    period: int
+    _: KW_ONLY
+    period_mult: int = 1
+    end_value: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._set("init_value", _value("init_value", self.init_value))
+        self._set("period", _steps("period", self.period))
+        self._set("period_mult", _steps("period_mult", self.period_mult))
+        self._set("end_value", _value("end_value", self.end_value))
+        _span("init_value and end_value", self.init_value, self.end_value)
+
+    def __call__(self, step: float) -> float:
+        T0, mult = self.period, self.period_mult
+        start, length = 0, T0
+        if mult == 1:
+            start = int(step // T0) * T0
+        else:  # the periods grow geometrically: log_mult(step) iterations
+            while step >= start + length:
+                start += length
+                length *= mult
+        t_cur = step - start
+        v1 = self.end_value
+        return v1 + (self.init_value - v1) * (1 + math.cos(math.pi * t_cur / length)) / 2
 
 
 def cosine_warm_restarts(
     init_value: float, period: int, *, period_mult: int = 1, end_value: float = 0.0
-) -> Schedule:
+) -> CosineWarmRestarts:
     """Cosine annealing restarted every period (SGDR), periods growing by ``period_mult``.
 
     torch's ``CosineAnnealingWarmRestarts(T_0=period, T_mult=period_mult, eta_min=end_value)``:
@@ -397,31 +847,60 @@ def cosine_warm_restarts(
         >>> [round(s(t), 12) for t in range(8)]
         [1.0, 0.5, 1.0, 0.853553390593, 0.5, 0.146446609407, 1.0, 0.961939766256]
     """
-    v0 = _value("init_value", init_value)
-    T0 = _steps("period", period)
-    mult = _steps("period_mult", period_mult)
-    v1 = _value("end_value", end_value)
-
-    def schedule(step: float) -> float:
-        start, length = 0, T0
-        if mult == 1:
-            start = int(step // T0) * T0
-        else:
-            while step >= start + length:
-                start += length
-                length *= mult
-        t_cur = step - start
-        return v1 + (v0 - v1) * (1 + math.cos(math.pi * t_cur / length)) / 2
-
-    return schedule
+    return CosineWarmRestarts(init_value, period, period_mult=period_mult, end_value=end_value)
 
 
 # --------------------------------------------------------------------------- composition
 
 
+@dataclass(frozen=True)
+class JoinSchedules(Schedule):
+    """The value of :func:`join_schedules` (``schedules`` kept as a tuple of values).
+
+    Example:
+        >>> import momentumlab as ml
+        >>> c = ml.optim.constant_schedule
+        >>> ml.optim.JoinSchedules([c(1.0), c(0.5)], [3])(3)
+        0.5
+    """
+
+    kind: ClassVar[str] = "join_schedules"
+    _schedule_list_fields: ClassVar[tuple[str, ...]] = ("schedules",)
+    schedules: tuple[Schedule | StepFunction, ...]
+    boundaries: tuple[int, ...]
+    _: KW_ONLY
+    shift: bool = True
+
+    def __post_init__(self) -> None:
+        schedules = self.schedules
+        if not isinstance(schedules, (list, tuple)) or not schedules:
+            raise ValueError(f"schedules must be a non-empty list of schedules, got {schedules!r}")
+        self._set("schedules", tuple(_as_schedule(f"schedules[{i}]", s) for i, s in enumerate(schedules)))
+        bounds = _boundaries("boundaries", self.boundaries)
+        n = len(self.schedules) - 1
+        if len(bounds) != n:
+            raise ValueError(f"boundaries must have len(schedules) - 1 = {n} entries, got {len(bounds)}")
+        if bounds and bounds[0] < 1:
+            raise ValueError(f"boundaries must be >= 1, got {list(bounds)}")
+        self._set("boundaries", bounds)
+        self._set("shift", check_bool("shift", self.shift))
+
+    @cached_property
+    def _bounds(self) -> list[int]:
+        return list(self.boundaries)
+
+    @cached_property
+    def _starts(self) -> list[int]:
+        return [0, *self.boundaries]
+
+    def __call__(self, step: float) -> float:
+        i = bisect.bisect_right(self._bounds, step)
+        return float(self.schedules[i](step - self._starts[i] if self.shift else step))
+
+
 def join_schedules(
-    schedules: Sequence[Schedule], boundaries: Sequence[int], *, shift: bool = True
-) -> Schedule:
+    schedules: Sequence[Schedule | StepFunction], boundaries: Sequence[int], *, shift: bool = True
+) -> JoinSchedules:
     """Use ``schedules[i]`` on ``[boundaries[i-1], boundaries[i])``.
 
     optax's ``join_schedules``: each later schedule is *restarted* at its boundary, i.e. step
@@ -429,7 +908,8 @@ def join_schedules(
     restarts its schedulers the same way). ``shift=False`` passes the absolute step instead.
 
     Args:
-        schedules: ``n >= 1`` schedules.
+        schedules: ``n >= 1`` step schedules (a plain callable is wrapped with
+            :func:`custom_schedule`; a :class:`PerEpoch` must be bound first).
         boundaries: ``n - 1`` strictly increasing steps >= 1.
         shift: restart each later schedule at its boundary.
 
@@ -440,36 +920,58 @@ def join_schedules(
         >>> [s(t) for t in range(5)]
         [1.0, 1.0, 1.0, 0.5, 0.0]
     """
-    if not isinstance(schedules, (list, tuple)) or not schedules:
-        raise ValueError(f"schedules must be a non-empty list of schedules, got {schedules!r}")
-    parts = [
-        cast(Callable[[float], float], _check_schedule(f"schedules[{i}]", s)) for i, s in enumerate(schedules)
-    ]
-    bounds = _boundaries("boundaries", boundaries)
-    if len(bounds) != len(parts) - 1:
-        raise ValueError(
-            f"boundaries must have len(schedules) - 1 = {len(parts) - 1} entries, got {len(bounds)}"
-        )
-    if bounds and bounds[0] < 1:
-        raise ValueError(f"boundaries must be >= 1, got {bounds}")
-    sh = check_bool("shift", shift)
-    starts = [0, *bounds]
+    return JoinSchedules(tuple(schedules), boundaries, shift=shift)  # type: ignore[arg-type]
 
-    def schedule(step: float) -> float:
-        i = bisect.bisect_right(bounds, step)
-        return float(parts[i](step - starts[i] if sh else step))
 
-    return schedule
+@dataclass(frozen=True)
+class Warmup(Schedule):
+    """The value of :func:`warmup` (see it for the math).
+
+    Example:
+        >>> import momentumlab as ml
+        >>> ml.optim.Warmup(ml.optim.constant_schedule(1.0), 4)(1)
+        0.25
+    """
+
+    kind: ClassVar[str] = "warmup"
+    _schedule_fields: ClassVar[tuple[str, ...]] = ("schedule",)
+    schedule: Schedule | StepFunction
+    warmup_steps: int
+    _: KW_ONLY
+    start_value: float = 0.0
+    mode: str = "linear"
+    shift: bool = True
+
+    def __post_init__(self) -> None:
+        self._set("schedule", _as_schedule("schedule", self.schedule))
+        self._set("warmup_steps", _steps("warmup_steps", self.warmup_steps, low=0))
+        self._set("start_value", _value("start_value", self.start_value))
+        self._set("mode", check_choice("mode", self.mode, ("linear", "constant")))
+        self._set("shift", check_bool("shift", self.shift))
+
+    @cached_property
+    def _target(self) -> float:
+        return float(self.schedule(0))
+
+    def __call__(self, step: float) -> float:
+        W = self.warmup_steps
+        if step < W:
+            v0 = self.start_value
+            if self.mode == "constant":
+                return v0
+            # written as start + increase (not optax's (v0 - v1) * frac + v1) so step 0 is exactly v0
+            return v0 + (self._target - v0) * step / W
+        return float(self.schedule(step - W if self.shift else step))
 
 
 def warmup(
-    schedule: Schedule,
+    schedule: Schedule | StepFunction,
     warmup_steps: int,
     *,
     start_value: float = 0.0,
     mode: str = "linear",
     shift: bool = True,
-) -> Schedule:
+) -> Warmup:
     """Put a warmup of ``warmup_steps`` steps in front of ``schedule``.
 
     During the warmup (``t < W``) the value is ``start_value + (target - start_value) t/W``
@@ -482,8 +984,9 @@ def warmup(
     ``start_value=a*b``; ``ConstantLR(factor=a, total_iters=W)`` is ``mode="constant"``.
 
     Args:
-        schedule: the schedule after the warmup.
-        warmup_steps: ``W >= 0`` (0 returns the values of ``schedule``).
+        schedule: the step schedule after the warmup (a plain callable is wrapped with
+            :func:`custom_schedule`).
+        warmup_steps: ``W >= 0`` (0 gives the values of ``schedule``).
         start_value: value at step 0.
         mode: ``"linear"`` or ``"constant"``.
         shift: restart ``schedule`` at step ``W``.
@@ -494,29 +997,10 @@ def warmup(
         >>> [round(s(t), 12) for t in range(6)]
         [0.2, 0.4, 0.6, 0.8, 1.0, 1.0]
     """
-    inner = _check_schedule("schedule", schedule)
-    W = _steps("warmup_steps", warmup_steps, low=0)
-    v0 = _value("start_value", start_value)
-    m = check_choice("mode", mode, ("linear", "constant"))
-    sh = check_bool("shift", shift)
-    if W == 0:
-        return inner
-    target = float(inner(0))
-    if m == "constant":
-        return join_schedules([constant_schedule(v0), inner], [W], shift=sh)
-
-    def ramp(step: float) -> float:
-        # written as start + increase (not optax's (v0 - v1) * frac + v1) so step 0 is exactly v0
-        return v0 + (target - v0) * step / W
-
-    return join_schedules([ramp, inner], [W], shift=sh)
+    return Warmup(schedule, warmup_steps, start_value=start_value, mode=mode, shift=shift)
 
 
-class OneCycle(NamedTuple):
-    """The two schedules of a one-cycle policy: learning rate and the inverse momentum."""
-
-    learning_rate: Schedule
-    momentum: Schedule
+# --------------------------------------------------------------------------- one cycle
 
 
 def _anneal_cos(start: float, end: float, pct: float) -> float:
@@ -528,22 +1012,124 @@ def _anneal_linear(start: float, end: float, pct: float) -> float:
 
 
 def _phased(
-    phases: list[tuple[float, float, float]], anneal: Callable[[float, float, float], float]
-) -> Schedule:
+    step: float, phases: list[tuple[float, float, float]], anneal: Callable[[float, float, float], float]
+) -> float:
+    """The value of a path through ``(end_step, v_start, v_end)`` phases, held after the last."""
     last = len(phases) - 1
+    start_step = 0.0
+    for i, (end_step, v_start, v_end) in enumerate(phases):
+        if step <= end_step or i == last:
+            t = min(step, end_step) if i == last else step
+            span = end_step - start_step
+            pct = (t - start_step) / span if span else 1.0
+            return anneal(v_start, v_end, pct)
+        start_step = end_step
+    raise AssertionError("unreachable")  # pragma: no cover
 
-    def schedule(step: float) -> float:
-        start_step = 0.0
-        for i, (end_step, v_start, v_end) in enumerate(phases):
-            if step <= end_step or i == last:
-                t = min(step, end_step) if i == last else step
-                span = end_step - start_step
-                pct = (t - start_step) / span if span else 1.0
-                return anneal(v_start, v_end, pct)
-            start_step = end_step
-        raise AssertionError("unreachable")  # pragma: no cover
 
-    return schedule
+def _cycle_ends(total_steps: int, pct_start: float) -> tuple[float, float]:
+    return float(pct_start * total_steps) - 1, float(2 * pct_start * total_steps) - 2
+
+
+@dataclass(frozen=True)
+class OneCycleLearningRate(Schedule):
+    """The learning rate of :func:`one_cycle` (fields: its learning-rate arguments).
+
+    Example:
+        >>> import momentumlab as ml
+        >>> ml.optim.one_cycle(1.0, 10).learning_rate == ml.optim.OneCycleLearningRate(1.0, 10)
+        True
+    """
+
+    kind: ClassVar[str] = "one_cycle_learning_rate"
+    max_value: float
+    total_steps: int
+    _: KW_ONLY
+    pct_start: float = 0.3
+    anneal_strategy: str = "cos"
+    div_factor: float = 25.0
+    final_div_factor: float = 1e4
+    three_phase: bool = False
+
+    def __post_init__(self) -> None:
+        self._set("max_value", check_float("max_value", self.max_value, low=0.0, low_open=True))
+        self._set("total_steps", _steps("total_steps", self.total_steps, low=2))
+        pct = check_float("pct_start", self.pct_start, low=0.0, high=1.0, low_open=True, high_open=True)
+        self._set("pct_start", pct)
+        self._set("anneal_strategy", check_choice("anneal_strategy", self.anneal_strategy, ("cos", "linear")))
+        self._set("div_factor", check_float("div_factor", self.div_factor, low=0.0, low_open=True))
+        fdiv = check_float("final_div_factor", self.final_div_factor, low=0.0, low_open=True)
+        self._set("final_div_factor", fdiv)
+        self._set("three_phase", check_bool("three_phase", self.three_phase))
+
+    @cached_property
+    def _phases(self) -> list[tuple[float, float, float]]:
+        top, T = self.max_value, self.total_steps
+        initial = top / self.div_factor
+        low = initial / self.final_div_factor
+        e1, e2 = _cycle_ends(T, self.pct_start)
+        if self.three_phase:
+            return [(e1, initial, top), (e2, top, initial), (float(T - 1), initial, low)]
+        return [(e1, initial, top), (float(T - 1), top, low)]
+
+    def __call__(self, step: float) -> float:
+        anneal = _anneal_cos if self.anneal_strategy == "cos" else _anneal_linear
+        return _phased(step, self._phases, anneal)
+
+
+@dataclass(frozen=True)
+class OneCycleMomentum(Schedule):
+    """The momentum of :func:`one_cycle` (fields: its momentum arguments).
+
+    Example:
+        >>> import momentumlab as ml
+        >>> ml.optim.OneCycleMomentum(10, anneal_strategy="linear")(2)
+        0.85
+    """
+
+    kind: ClassVar[str] = "one_cycle_momentum"
+    total_steps: int
+    _: KW_ONLY
+    pct_start: float = 0.3
+    anneal_strategy: str = "cos"
+    three_phase: bool = False
+    base_momentum: float = 0.85
+    max_momentum: float = 0.95
+
+    def __post_init__(self) -> None:
+        self._set("total_steps", _steps("total_steps", self.total_steps, low=2))
+        pct = check_float("pct_start", self.pct_start, low=0.0, high=1.0, low_open=True, high_open=True)
+        self._set("pct_start", pct)
+        self._set("anneal_strategy", check_choice("anneal_strategy", self.anneal_strategy, ("cos", "linear")))
+        self._set("three_phase", check_bool("three_phase", self.three_phase))
+        m_lo = check_float("base_momentum", self.base_momentum, low=0.0, high=1.0, high_open=True)
+        self._set("base_momentum", m_lo)
+        m_hi = check_float("max_momentum", self.max_momentum, low=m_lo, high=1.0, high_open=True)
+        self._set("max_momentum", m_hi)
+
+    @cached_property
+    def _phases(self) -> list[tuple[float, float, float]]:
+        T, m_lo, m_hi = self.total_steps, self.base_momentum, self.max_momentum
+        e1, e2 = _cycle_ends(T, self.pct_start)
+        if self.three_phase:
+            return [(e1, m_hi, m_lo), (e2, m_lo, m_hi), (float(T - 1), m_hi, m_hi)]
+        return [(e1, m_hi, m_lo), (float(T - 1), m_lo, m_hi)]
+
+    def __call__(self, step: float) -> float:
+        anneal = _anneal_cos if self.anneal_strategy == "cos" else _anneal_linear
+        return _phased(step, self._phases, anneal)
+
+
+class OneCycle(NamedTuple):
+    """The two schedules of a one-cycle policy: learning rate and the inverse momentum.
+
+    Attributes:
+        learning_rate: a :class:`OneCycleLearningRate`.
+        momentum: a :class:`OneCycleMomentum`.
+    """
+
+    learning_rate: OneCycleLearningRate
+    momentum: OneCycleMomentum
 
 
 def one_cycle(
@@ -584,7 +1170,7 @@ def one_cycle(
         max_momentum: highest momentum, in [base_momentum, 1).
 
     Returns:
-        An :class:`OneCycle` of (learning_rate, momentum) schedules.
+        An :class:`OneCycle` of (learning_rate, momentum) schedule values.
 
     Example:
         >>> import momentumlab as ml
@@ -592,44 +1178,45 @@ def one_cycle(
         >>> [round(cyc.learning_rate(t), 4) for t in (0, 2, 9)], cyc.momentum(2)
         ([0.1, 1.0, 0.0], 0.85)
     """
-    top = check_float("max_value", max_value, low=0.0, low_open=True)
-    T = _steps("total_steps", total_steps, low=2)
-    pct = check_float("pct_start", pct_start, low=0.0, high=1.0, low_open=True, high_open=True)
-    how = check_choice("anneal_strategy", anneal_strategy, ("cos", "linear"))
-    div = check_float("div_factor", div_factor, low=0.0, low_open=True)
-    fdiv = check_float("final_div_factor", final_div_factor, low=0.0, low_open=True)
-    three = check_bool("three_phase", three_phase)
-    m_lo = check_float("base_momentum", base_momentum, low=0.0, high=1.0, high_open=True)
-    m_hi = check_float("max_momentum", max_momentum, low=m_lo, high=1.0, high_open=True)
-    initial = top / div
-    low = initial / fdiv
-    e1 = float(pct * T) - 1
-    if three:
-        e2 = float(2 * pct * T) - 2
-        lr_phases = [(e1, initial, top), (e2, top, initial), (float(T - 1), initial, low)]
-        mom_phases = [(e1, m_hi, m_lo), (e2, m_lo, m_hi), (float(T - 1), m_hi, m_hi)]
-    else:
-        lr_phases = [(e1, initial, top), (float(T - 1), top, low)]
-        mom_phases = [(e1, m_hi, m_lo), (float(T - 1), m_lo, m_hi)]
-    anneal = _anneal_cos if how == "cos" else _anneal_linear
-    return OneCycle(_phased(lr_phases, anneal), _phased(mom_phases, anneal))
+    lr = OneCycleLearningRate(
+        max_value,
+        total_steps,
+        pct_start=pct_start,
+        anneal_strategy=anneal_strategy,
+        div_factor=div_factor,
+        final_div_factor=final_div_factor,
+        three_phase=three_phase,
+    )
+    momentum = OneCycleMomentum(
+        total_steps,
+        pct_start=pct_start,
+        anneal_strategy=anneal_strategy,
+        three_phase=three_phase,
+        base_momentum=base_momentum,
+        max_momentum=max_momentum,
+    )
+    return OneCycle(lr, momentum)
 
 
 # --------------------------------------------------------------------------- epochs
 
 
 @dataclass(frozen=True)
-class PerEpoch:
+class PerEpoch(Schedule):
     """A schedule stated in epochs, bound to steps when the run knows ``steps_per_epoch``.
 
     ``PerEpoch(s)`` means: every update of epoch ``e`` (from 0) uses ``s(e)``; with
     ``fractional=True`` update ``t`` uses ``s(t / steps_per_epoch)`` (torch's
     ``scheduler.step(epoch + i / iters)`` idiom, for smooth per-step curves stated in
     epochs). Pass it as ``RunConfig(learning_rate=...)`` or ``RunConfig(momentum=...)``; the
-    runner calls :meth:`bind` with its ``steps_per_epoch``.
+    runner calls :meth:`bind` with its ``steps_per_epoch``, which gives a step schedule
+    (:class:`BoundPerEpoch`). Calling a ``PerEpoch`` itself gives the value during an epoch
+    (from 0, floored unless ``fractional``); where a step schedule is expected
+    (:func:`join_schedules`, :func:`warmup`, the MXNet bridge, the momentum optimizers) it is
+    refused until bound.
 
     Attributes:
-        schedule: epoch -> value.
+        schedule: epoch -> value (a plain callable is wrapped with :func:`custom_schedule`).
         fractional: evaluate at fractional epochs.
 
     Example:
@@ -643,31 +1230,60 @@ class PerEpoch:
         [1.0, 0.75, 0.5, 0.25, 0.0]
     """
 
-    schedule: Schedule
+    kind: ClassVar[str] = "per_epoch"
+    _schedule_fields: ClassVar[tuple[str, ...]] = ("schedule",)
+    schedule: Schedule | StepFunction
     fractional: bool = False
 
     def __post_init__(self) -> None:
-        _check_schedule("schedule", self.schedule)
-        check_bool("fractional", self.fractional)
+        self._set("schedule", _as_schedule("schedule", self.schedule))
+        self._set("fractional", check_bool("fractional", self.fractional))
 
-    def bind(self, steps_per_epoch: int) -> Schedule:
+    def __call__(self, step: float) -> float:
+        """The value during epoch ``step`` (from 0; floored unless ``fractional``)."""
+        return float(self.schedule(step if self.fractional else int(step // 1)))
+
+    def bind(self, steps_per_epoch: int) -> BoundPerEpoch:
         """The per-step schedule for runs with ``steps_per_epoch`` updates per epoch."""
-        spe = check_int("steps_per_epoch", steps_per_epoch, low=1)
-        inner = cast(Callable[[float], float], self.schedule)
+        return BoundPerEpoch(self.schedule, steps_per_epoch, fractional=self.fractional)
+
+
+@dataclass(frozen=True)
+class BoundPerEpoch(Schedule):
+    """A :class:`PerEpoch` schedule bound to ``steps_per_epoch``: a step schedule.
+
+    Update ``t`` uses ``schedule(t // steps_per_epoch)``, or ``schedule(t /
+    steps_per_epoch)`` when ``fractional``.
+
+    Example:
+        >>> import momentumlab as ml
+        >>> s = ml.optim.BoundPerEpoch(ml.optim.piecewise_constant([1], [1.0, 0.5]), 3)
+        >>> [s(t) for t in range(5)], s == ml.optim.PerEpoch(s.schedule).bind(3)
+        ([1.0, 1.0, 1.0, 0.5, 0.5], True)
+    """
+
+    kind: ClassVar[str] = "bound_per_epoch"
+    _schedule_fields: ClassVar[tuple[str, ...]] = ("schedule",)
+    schedule: Schedule | StepFunction
+    steps_per_epoch: int
+    _: KW_ONLY
+    fractional: bool = False
+
+    def __post_init__(self) -> None:
+        self._set("schedule", _as_schedule("schedule", self.schedule))
+        self._set("steps_per_epoch", check_int("steps_per_epoch", self.steps_per_epoch, low=1))
+        self._set("fractional", check_bool("fractional", self.fractional))
+
+    def __call__(self, step: float) -> float:
+        spe = self.steps_per_epoch
         if self.fractional:
-
-            def fractional(step: float) -> float:
-                return float(inner(step / spe))
-
-            return fractional
-
-        def per_epoch(step: float) -> float:
-            return float(inner(int(step // spe)))
-
-        return per_epoch
+            return float(self.schedule(step / spe))
+        return float(self.schedule(int(step // spe)))
 
 
-def bind_schedule(value: float | Schedule | PerEpoch, steps_per_epoch: int) -> float | Schedule:
+def bind_schedule(
+    value: float | Schedule | StepFunction, steps_per_epoch: int
+) -> float | Schedule | StepFunction:
     """Resolve a :class:`PerEpoch` to a step schedule; floats and step schedules pass through.
 
     Example:
@@ -682,18 +1298,30 @@ def bind_schedule(value: float | Schedule | PerEpoch, steps_per_epoch: int) -> f
     return value
 
 
+#: Decays applied by exact repeated multiplication before :meth:`EpochDecay.learning_rate`
+#: applies the rest as one power (only reachable with a factor above ~0.999).
+_EXACT_DECAYS = 10**6
+
+
 @dataclass(frozen=True, kw_only=True)
-class EpochDecay:
+class EpochDecay(Schedule):
     """Multiply the learning rate by ``factor`` at the start of every epoch after ``after_epoch``.
 
     This is the chapter's decay: with ``factor=0.1, after_epoch=2`` epochs 1 and 2 use the
-    base rate, epoch 3 uses ``base*0.1``, epoch 4 ``base*0.01``, ... Epochs count from 1.
-    The product is formed by repeated multiplication, exactly as the chapter's
-    ``trainer.set_learning_rate(trainer.learning_rate * 0.1)`` does, so the float64 values
-    (and hence the runs) are bit-identical to it. The same decay as a step schedule is
-    ``multistep_decay(base, [after_epoch*spe, (after_epoch+1)*spe, ...], factor)``.
+    base rate, epoch 3 uses ``base*0.1``, epoch 4 ``base*0.01``, ... Epochs count from 1 in
+    :meth:`learning_rate`; calling the value gives ``init_value``'s rate during an epoch
+    counted from 0 (as :class:`PerEpoch` passes it), so ``PerEpoch(EpochDecay(...))`` states
+    the chapter's decay as a schedule. The product is formed by repeated multiplication,
+    exactly as the chapter's ``trainer.set_learning_rate(trainer.learning_rate * 0.1)``
+    does, so the float64 values (and hence the runs) are bit-identical to it. The loop
+    stops as soon as the value no longer changes (it reached 0.0, or ``factor == 1``), so
+    any epoch is answered in bounded time: at most a million multiplications, after which
+    (only possible with ``factor`` above ~0.999) the remaining decays are one power. The same
+    decay as a step schedule is ``multistep_decay(base, [after_epoch*spe, (after_epoch+1)*spe,
+    ...], factor)``.
 
     Args:
+        init_value: the base value of a called ``EpochDecay``, any finite number.
         factor: multiplier in (0, 1].
         after_epoch: last epoch that still uses the base rate, >= 0.
 
@@ -705,39 +1333,201 @@ class EpochDecay:
         >>> s = d.as_schedule(1.0, steps_per_epoch=2)
         >>> [s(t) for t in range(6)]
         [1.0, 1.0, 0.5, 0.5, 0.25, 0.25]
+        >>> d.learning_rate(0.2, 10**12)
+        0.0
     """
 
+    kind: ClassVar[str] = "epoch_decay"
     init_value: float = 1.0
     factor: float = 0.1
     after_epoch: int = 2
 
     def __post_init__(self) -> None:
-        check_float("init_value", self.init_value)
-        check_float("factor", self.factor, low=0.0, high=1.0, low_open=True)
-        check_int("after_epoch", self.after_epoch, low=0)
+        self._set("init_value", check_float("init_value", self.init_value))
+        self._set("factor", check_float("factor", self.factor, low=0.0, high=1.0, low_open=True))
+        self._set("after_epoch", check_int("after_epoch", self.after_epoch, low=0))
 
-    def __call__(self, epoch: float) -> float:
-        """The value during ``epoch`` counted from 0 (as :class:`PerEpoch` passes it)."""
-        return self.learning_rate(self.init_value, int(epoch) + 1)
+    def __call__(self, step: float) -> float:
+        """The value during epoch ``step`` counted from 0 (as :class:`PerEpoch` passes it)."""
+        return self.learning_rate(self.init_value, int(step) + 1)
 
     def learning_rate(self, base: float, epoch: int) -> float:
         """The learning rate used during ``epoch`` (1-based) for a base rate ``base``."""
         e = check_int("epoch", epoch, low=1)
         lr = float(base)
-        for _ in range(max(0, e - self.after_epoch)):
-            lr *= self.factor
+        f = self.factor
+        n = max(0, e - self.after_epoch)
+        for _ in range(min(n, _EXACT_DECAYS)):
+            nxt = lr * f
+            if nxt == lr:  # 0.0, factor 1 or a fixed point: every later product is the same
+                return lr
+            lr = nxt
+        if n > _EXACT_DECAYS:
+            lr *= f ** (n - _EXACT_DECAYS)
         return lr
 
-    def as_schedule(self, base: float, *, steps_per_epoch: int) -> Schedule:
-        """A per-step :data:`~momentumlab.Schedule` (step counted from 0)."""
+    def as_schedule(self, base: float, *, steps_per_epoch: int) -> BoundPerEpoch:
+        """A per-step schedule value (step counted from 0) for the base rate ``base``."""
         spe = check_int("steps_per_epoch", steps_per_epoch, low=1)
         b = check_float("base", base, low=0.0, low_open=True)
-
-        def schedule(step: float) -> float:
-            return self.learning_rate(b, int(step // spe) + 1)
-
-        return schedule
+        return PerEpoch(dataclasses.replace(self, init_value=b)).bind(spe)
 
     def as_lr_scheduler(self, base: float, *, steps_per_epoch: int) -> ScheduleLR:
         """An ``mx.lr_scheduler.LRScheduler`` for ``gluon.Trainer(..., lr_scheduler=...)``."""
+        from momentumlab.optim._bridge import as_lr_scheduler  # MXNet only when asked for
+
         return as_lr_scheduler(self.as_schedule(base, steps_per_epoch=steps_per_epoch))
+
+
+# --------------------------------------------------------------------------- your own
+
+
+@dataclass(frozen=True, eq=False)
+class CustomSchedule(Schedule):
+    """Any function of the step as a schedule value (see :func:`custom_schedule`).
+
+    It compares equal only to a ``CustomSchedule`` of the very same function object and
+    cannot be stored: :meth:`to_dict` raises ``ValueError``.
+
+    Attributes:
+        fn: the function ``step -> value``.
+
+    Example:
+        >>> import momentumlab as ml
+        >>> ml.optim.CustomSchedule(abs)(-2)
+        2.0
+    """
+
+    kind: ClassVar[str] = "custom_schedule"
+    fn: StepFunction
+
+    def __post_init__(self) -> None:
+        if isinstance(self.fn, Schedule) or not callable(self.fn):
+            raise TypeError(f"fn must be a callable step -> value (not a Schedule), got {self.fn!r}")
+
+    def __call__(self, step: float) -> float:
+        return float(self.fn(step))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CustomSchedule) and other.fn is self.fn
+
+    def __hash__(self) -> int:
+        return hash((CustomSchedule, id(self.fn)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Always raises ``ValueError``: a custom schedule has no plain-data form."""
+        name = getattr(self.fn, "__qualname__", None) or type(self.fn).__name__
+        raise ValueError(
+            f"a custom schedule cannot be stored (it wraps the function {name}, which has no "
+            f"plain-data form); use a built-in schedule, one of {sorted(SCHEDULE_KINDS)}"
+        )
+
+
+def custom_schedule(fn: StepFunction | Schedule) -> Schedule:
+    """Your own function of the step as a :class:`Schedule` value.
+
+    It can be called, composed (:func:`join_schedules`, :func:`warmup`, :class:`PerEpoch`) and
+    used in runs, and is equal to another only when it wraps the same function object; it
+    cannot be stored, keyed or written in TOML (:meth:`Schedule.to_dict` raises
+    ``ValueError``). A :class:`Schedule` is returned unchanged.
+
+    Args:
+        fn: a callable ``step -> value`` (from 0; fractional steps may be passed).
+
+    Raises:
+        TypeError: if ``fn`` is not callable.
+
+    Example:
+        >>> import momentumlab as ml
+        >>> def inverse(t):
+        ...     return 0.1 / (1 + t)
+        >>> s = ml.optim.custom_schedule(inverse)
+        >>> s(1), s == ml.optim.custom_schedule(inverse)
+        (0.05, True)
+    """
+    return _as_schedule("fn", fn)
+
+
+# --------------------------------------------------------------------------- plain data
+
+#: Every storable schedule, by the ``kind`` :meth:`Schedule.to_dict` writes (the one registry).
+SCHEDULE_KINDS: Mapping[str, type[Schedule]] = MappingProxyType(
+    {
+        cls.kind: cls
+        for cls in (
+            ConstantSchedule,
+            PolynomialSchedule,
+            LinearSchedule,
+            ExponentialDecay,
+            StepDecay,
+            PiecewiseScales,
+            MultistepDecay,
+            PiecewiseConstant,
+            CosineDecay,
+            CosineWarmRestarts,
+            JoinSchedules,
+            Warmup,
+            OneCycleLearningRate,
+            OneCycleMomentum,
+            PerEpoch,
+            BoundPerEpoch,
+            EpochDecay,
+        )
+    }
+)
+
+
+def schedule_from_dict(d: Mapping[str, Any]) -> Schedule:
+    """The schedule value ``d`` describes: the inverse of :meth:`Schedule.to_dict`.
+
+    ``d`` is ``{"kind": <name>, **parameters}`` with the parameters of the factory of that
+    name (parameters with a default may be left out). This is also the form a TOML file
+    uses, so what ``tomllib`` parses is accepted: lists for tuples, string keys for steps,
+    ints where floats are expected, nested tables for nested schedules.
+
+    Args:
+        d: the mapping.
+
+    Raises:
+        ValueError: for an unknown ``kind`` or an unknown or missing parameter (the message
+            lists the valid ones), or a parameter out of range.
+        TypeError: for a parameter of the wrong type.
+
+    Example:
+        >>> import tomllib
+        >>> import momentumlab as ml
+        >>> d = tomllib.loads('lr = {kind = "cosine_decay", init_value = 1, decay_steps = 4}')["lr"]
+        >>> s = ml.optim.schedule_from_dict(d)
+        >>> s, s(2)
+        (CosineDecay(init_value=1.0, decay_steps=4, end_value=0.0, exponent=1.0, periodic=False), 0.5)
+    """
+    if not isinstance(d, Mapping):
+        raise TypeError(
+            f"a schedule must be given as a mapping {{'kind': ..., **parameters}}, got {d!r} "
+            f"of type {type(d).__name__}"
+        )
+    kinds = sorted(SCHEDULE_KINDS)
+    if "kind" not in d:
+        raise ValueError(f"a schedule mapping needs a 'kind', one of {kinds}; got keys {sorted(map(str, d))}")
+    kind = d["kind"]
+    if not isinstance(kind, str) or kind not in SCHEDULE_KINDS:
+        raise ValueError(f"kind must be one of {kinds}, got {kind!r}")
+    cls = SCHEDULE_KINDS[kind]
+    return _build(kind, cls, {k: v for k, v in d.items() if k != "kind"})
+
+
+def _build(kind: str, cls: type[Schedule], params: dict[Any, Any]) -> Schedule:
+    fields = [f for f in dataclasses.fields(cls) if f.init]  # type: ignore[arg-type]
+    names = [f.name for f in fields]
+    unknown = [k for k in params if k not in names]
+    if unknown:
+        raise ValueError(f"{kind} has no parameter {unknown[0]!r}; its parameters are {names}")
+    no_default = dataclasses.MISSING
+    missing = [f.name for f in fields if f.default is no_default and f.default_factory is no_default]
+    missing = [n for n in missing if n not in params]
+    if missing:
+        raise ValueError(f"{kind} needs the parameter {missing[0]!r}; its parameters are {names}")
+    try:
+        return cls(**cls._params_from_data(params))
+    except (TypeError, ValueError) as e:
+        raise type(e)(f"{kind}: {e}") from e
