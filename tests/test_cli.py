@@ -55,8 +55,8 @@ def test_run_from_toml_with_flag_override(tmp_path: Path) -> None:
     cfg = write_spec(
         tmp_path / "run.toml",
         "[config]\nbatch_size = 20\nperiod = 20\nmomentum = 0.5\n"
-        '[config.learning_rate]\nkind = "PerEpoch"\n'
-        '[config.learning_rate.schedule]\nkind = "EpochDecay"\ninit_value = 0.2\nfactor = 0.5\n'
+        '[config.learning_rate]\nkind = "per_epoch"\n'
+        '[config.learning_rate.schedule]\nkind = "epoch_decay"\ninit_value = 0.2\nfactor = 0.5\n'
         "[data]\nn_samples = 100\n",
     )
     status, text = _main("run", "--config", str(cfg), "--epochs", "3", "--out", str(tmp_path / "a.png"))

@@ -14,15 +14,17 @@ from momentumlab._src.checks import (
     check_int,
     check_type,
 )
-from momentumlab._src.types import Schedule
 from momentumlab.optim import (
     EpochDecay,
     PerEpoch,
     ReduceOnPlateau,
+    Schedule,
     check_hyperparameters,
     check_momentum,
     check_optimizer,
+    custom_schedule,
     optimizer_hyperparameters,
+    schedule_from_dict,
 )
 
 #: The chapter's settings ("Momentum with Gluon"), used by :meth:`RunConfig.chapter`.
@@ -51,10 +53,12 @@ class RunConfig:
     Attributes:
         batch_size: examples per update, >= 1 (and at most the data size, checked by ``train``).
             A last short batch of an epoch is kept.
-        learning_rate: a constant learning rate (float > 0) or a schedule of the update step
-            (step from 0; see :mod:`momentumlab.optim`), or a schedule stated in epochs
-            through the one wrapper :class:`momentumlab.optim.PerEpoch`. Every value the
-            schedule gives during the run must be finite and >= 0 (checked by ``train``).
+        learning_rate: a constant learning rate (float > 0) or a schedule value of the update
+            step (step from 0; see :mod:`momentumlab.optim`), or a schedule stated in epochs
+            through the one wrapper :class:`momentumlab.optim.PerEpoch`. A plain function is
+            wrapped by :func:`momentumlab.optim.custom_schedule` (it runs, but cannot be
+            stored or keyed). Every value the schedule gives during the run must be finite
+            and >= 0 (checked by ``train``).
         momentum: ``None`` (default: the optimizer's own default, 0 for ``sgd`` and ``nag``),
             a number (see :func:`momentumlab.optim.check_momentum`) or, for ``sgd`` and
             ``nag``, a schedule of it (step schedule or ``PerEpoch``).
@@ -95,8 +99,8 @@ class RunConfig:
     """
 
     batch_size: int = 32
-    learning_rate: float | Schedule | PerEpoch = 0.01
-    momentum: float | Schedule | PerEpoch | None = None
+    learning_rate: float | Schedule = 0.01
+    momentum: float | Schedule | None = None
     epochs: int = 10
     period: int | None = None
     plateau: ReduceOnPlateau | None = None
@@ -110,14 +114,17 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         check_int("batch_size", self.batch_size, low=1)
-        if not (callable(self.learning_rate) or isinstance(self.learning_rate, PerEpoch)):
+        if isinstance(self.learning_rate, Schedule):
+            pass
+        elif callable(self.learning_rate):  # a plain function becomes a (non-storable) schedule value
+            object.__setattr__(self, "learning_rate", custom_schedule(self.learning_rate))
+        else:
             check_float("learning_rate", self.learning_rate, low=0.0, low_open=True)
         name = check_optimizer(self.optimizer)
         valid = optimizer_hyperparameters(name)
-        if isinstance(self.momentum, PerEpoch):
-            check_momentum(self.momentum.schedule, name)
-        else:
-            check_momentum(self.momentum, name)
+        if callable(self.momentum) and not isinstance(self.momentum, Schedule):
+            object.__setattr__(self, "momentum", custom_schedule(self.momentum))
+        check_momentum(self.momentum, name)
         check_int("epochs", self.epochs, low=1)
         if self.period is not None:
             check_int("period", self.period, low=1)
@@ -287,22 +294,13 @@ _FLOAT_FIELDS = ("learning_rate", "momentum", "weight_decay", "init_sigma")
 
 
 def _value_to_dict(name: str, value: Any) -> dict[str, Any]:
-    """The plain-data form of a schedule or plateau value held by config field ``name``."""
+    """The plain-data form of the schedule or plateau value held by config field ``name``."""
     to_dict = getattr(value, "to_dict", None)
     try:
-        if to_dict is not None:
-            out: dict[str, Any] = to_dict()
-            return out
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):  # TODO(merge): remove
-            return {
-                "kind": type(value).__name__,
-                **{
-                    f.name: (_value_to_dict(name, v) if not isinstance(v, (bool, int, float, str)) else v)
-                    for f in dataclasses.fields(value)
-                    for v in [getattr(value, f.name)]
-                },
-            }
-        raise TypeError(f"{value!r} has no plain-data form")
+        if to_dict is None:
+            raise TypeError(f"{value!r} has no plain-data form")
+        out: dict[str, Any] = to_dict()
+        return out
     except (TypeError, ValueError) as err:
         raise TypeError(
             f"{name} must be a number or a schedule value of momentumlab.optim to be stored or keyed "
@@ -310,17 +308,7 @@ def _value_to_dict(name: str, value: Any) -> dict[str, Any]:
         ) from err
 
 
-def _schedule_from_plain(name: str, value: Mapping[str, Any]) -> Any:
-    try:
-        from momentumlab.optim import schedule_from_dict  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:  # TODO(merge): schedules' own from_dict
-        import momentumlab.optim as o
-
-        def schedule_from_dict(d: Mapping[str, Any]) -> Any:
-            d = dict(d)
-            cls = getattr(o, d.pop("kind"))
-            return cls(**{k: (schedule_from_dict(v) if isinstance(v, Mapping) else v) for k, v in d.items()})
-
+def _schedule_from_plain(name: str, value: Mapping[str, Any]) -> Schedule:
     try:
         return schedule_from_dict(value)
     except (TypeError, ValueError) as err:
@@ -335,14 +323,6 @@ def _hyper_from_plain(value: Any) -> Any:
     return value
 
 
-def _plateau_from_plain(value: Mapping[str, Any]) -> ReduceOnPlateau:
-    from_dict = getattr(ReduceOnPlateau, "from_dict", None)
-    if from_dict is not None:
-        out: ReduceOnPlateau = from_dict(value)
-        return out
-    return ReduceOnPlateau(**{k: v for k, v in value.items() if k != "kind"})  # TODO(merge)
-
-
 def field_from_plain(name: str, value: Any) -> Any:
     """The value of config field ``name`` from its plain-data form (see :meth:`RunConfig.to_dict`)."""
     if isinstance(value, str) and value == NONE:
@@ -352,5 +332,5 @@ def field_from_plain(name: str, value: Any) -> Any:
     if name in ("learning_rate", "momentum") and isinstance(value, Mapping):
         return _schedule_from_plain(name, value)
     if name == "plateau" and isinstance(value, Mapping):
-        return _plateau_from_plain(value)
+        return ReduceOnPlateau.from_dict(value)
     return value
