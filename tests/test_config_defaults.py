@@ -17,7 +17,8 @@ N = DATA.n_samples
 def test_defaults_are_neutral() -> None:
     config = ml.RunConfig()
     assert config.learning_rate == 0.01  # a constant: no hidden decay
-    assert config.momentum is None and config.plateau is None
+    assert config.momentum is None
+    assert config.plateau is None
     result = ml.train(dataclasses.replace(config, epochs=10), DATA)
     assert np.all(result.learning_rates == 0.01)  # the same rate in the last epoch as in the first
     assert np.all(result.momenta == 0.0)  # plain SGD: MXNet's own default momentum
@@ -43,7 +44,8 @@ def test_chapter_preset_is_the_chapter() -> None:
     assert c.max_records_per_epoch is None
     result = ml.train(c, ml.data.make_linear_regression(seed=0))
     lrs = result.learning_rates.reshape(3, 100)
-    assert lrs[0, 0] == lrs[1, -1] == 0.2 and lrs[2, 0] == 0.2 * 0.1
+    assert lrs[0, 0] == lrs[1, -1] == 0.2
+    assert lrs[2, 0] == 0.2 * 0.1
     assert result.losses.size == 301
     # a number overrides the base of the decay; a schedule replaces the learning rate
     assert ml.RunConfig.chapter(learning_rate=0.5).learning_rate == ml.optim.PerEpoch(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,8 +99,8 @@ class RunConfig:
     """
 
     batch_size: int = 32
-    learning_rate: float | Schedule = 0.01
-    momentum: float | Schedule | None = None
+    learning_rate: float | Schedule | Callable[[int], float] = 0.01
+    momentum: float | Schedule | Callable[[int], float] | None = None
     epochs: int = 10
     period: int | None = None
     plateau: ReduceOnPlateau | None = None
