@@ -33,6 +33,9 @@ extensions = [
     "sphinx.ext.napoleon",
     "sphinx.ext.doctest",
     "sphinx.ext.mathjax",
+    # MathJax 3 shipped in a wheel: copies it to ``_static/mathjax`` and points
+    # ``mathjax_path`` there, so maths renders without a network (no CDN script).
+    "sphinx-mathjax-offline",
     "sphinx.ext.viewcode",
     "matplotlib.sphinxext.plot_directive",
     "sphinx_gallery.gen_gallery",
