@@ -1,8 +1,10 @@
 """Sphinx configuration of the momentumlab documentation.
 
-Build with ``tox -e docs`` (warnings are errors), or directly::
+Build with ``tox -e docs`` (warnings are errors), or directly, then check the output
+against the sources (pages, gallery figures, the bundled maths renderer)::
 
     sphinx-build -W --keep-going -b html docs docs/_build/html
+    python docs/check_build.py docs/_build/html
 """
 
 from __future__ import annotations
