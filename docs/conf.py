@@ -1,8 +1,10 @@
 """Sphinx configuration of the momentumlab documentation.
 
-Build with ``tox -e docs`` (warnings are errors), or directly::
+Build with ``tox -e docs`` (warnings are errors), or directly, then check the output
+against the sources (pages, gallery figures, the bundled maths renderer)::
 
     sphinx-build -W --keep-going -b html docs docs/_build/html
+    python docs/check_build.py docs/_build/html
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ extensions = [
     "sphinx.ext.napoleon",
     "sphinx.ext.doctest",
     "sphinx.ext.mathjax",
+    # MathJax 3 shipped in a wheel: copies it to ``_static/mathjax`` and points
+    # ``mathjax_path`` there, so maths renders without a network (no CDN script).
+    "sphinx-mathjax-offline",
     "sphinx.ext.viewcode",
     "matplotlib.sphinxext.plot_directive",
     "sphinx_gallery.gen_gallery",

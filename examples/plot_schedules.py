@@ -28,6 +28,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.pyplot as plt
 import mxnet as mx
 from matplotlib.figure import Figure
 
@@ -37,10 +38,11 @@ N = 300
 SPE = 100
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> Figure:
+    """Draw every schedule on one pyplot figure (the gallery captures it); ``--out`` also writes a PNG."""
     parser = argparse.ArgumentParser(description="Draw every momentumlab schedule to a PNG.")
-    parser.add_argument("--out", default="schedules.png", help="where to write the PNG")
-    args = parser.parse_args(argv)
+    parser.add_argument("--out", default=None, help="write the figure to this PNG")
+    args, _ = parser.parse_known_args(argv)
 
     o = ml.optim
     cycle = o.one_cycle(0.2, N)
@@ -89,8 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     cols = 4
     rows = (len(panels) + 1 + cols - 1) // cols
-    fig = Figure(figsize=(4.0 * cols, 2.6 * rows), layout="constrained")
-    axes = fig.subplots(rows, cols, sharex=True).ravel()
+    fig, grid = plt.subplots(rows, cols, sharex=True, figsize=(4.0 * cols, 2.6 * rows), layout="constrained")
+    axes = grid.ravel()
     for ax, (title, schedules) in zip(axes, panels.items(), strict=False):
         for s in schedules:
             ml.viz.plot_schedule(s, N, ax=ax)
@@ -102,9 +104,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ax.set_title("ReduceOnPlateau on cosine (a real run)", fontsize="small")
     for ax in axes[len(panels) + 1 :]:
         ax.set_visible(False)
-    fig.savefig(args.out, dpi=90)
-    return 0
+    if args.out:
+        fig.savefig(args.out, dpi=90)
+    return fig
 
 
+# A plain call, no ``SystemExit``: sphinx-gallery runs this file as ``__main__`` and an exit
+# would end the whole docs build.
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()
