@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import momentumlab as ml
+from momentumlab.problems._catalog import _NEEDS_SKLEARN
 from tests.plain_loop import plain_sgd
 
 pytest.importorskip("sklearn")
@@ -90,7 +91,7 @@ def test_heldout_split_is_seeded_and_standardised_on_train_only(name: str) -> No
 
 def test_sklearn_problems_say_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "sklearn", None)
-    for name in ml.problems.NEEDS_SKLEARN:
+    for name in _NEEDS_SKLEARN:
         with pytest.raises(ImportError, match=r'pip install "momentumlab\[datasets\]"'):
             ml.problems.make(name)
     ml.problems.make("logistic")  # the others do not need scikit-learn

@@ -23,11 +23,13 @@ import bisect
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from momentumlab._src.checks import check_bool, check_choice, check_float, check_int, check_type
 from momentumlab._src.types import Schedule
-from momentumlab.optim._bridge import ScheduleLR, as_lr_scheduler
+
+if TYPE_CHECKING:  # the bridge imports MXNet; schedules must not
+    from momentumlab.optim._bridge import ScheduleLR
 
 # --------------------------------------------------------------------------- checks
 
@@ -740,4 +742,6 @@ class EpochDecay:
 
     def as_lr_scheduler(self, base: float, *, steps_per_epoch: int) -> ScheduleLR:
         """An ``mx.lr_scheduler.LRScheduler`` for ``gluon.Trainer(..., lr_scheduler=...)``."""
+        from momentumlab.optim._bridge import as_lr_scheduler
+
         return as_lr_scheduler(self.as_schedule(base, steps_per_epoch=steps_per_epoch))
