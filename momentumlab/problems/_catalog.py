@@ -32,8 +32,8 @@ from momentumlab.problems._sklearn import load_bundled, split, standardize
 from momentumlab.theory import least_squares, optimal_momentum
 
 
-def _f32(a: Array) -> mx.nd.NDArray:
-    return mx.nd.array(np.ascontiguousarray(a, dtype=np.float32), dtype="float32")
+def _f32(a: Array) -> Array:
+    return np.ascontiguousarray(a, dtype=np.float32)
 
 
 def _check_seed(seed: Any) -> int:
@@ -249,7 +249,7 @@ def quadratic(
         "seed": s,
     }
     data = ArrayData(_f32(X32), _f32(y), description=desc)
-    fit = least_squares((X32, y), use_bias=False)
+    fit = least_squares(data, use_bias=False)  # of the float32 values training sees
     return Problem(
         name="quadratic",
         data=data,
@@ -304,8 +304,8 @@ def _function_problem(
             raise ValueError(f"start must be two finite numbers (x, y), got {start!r}")
         point = (float(arr[0]), float(arr[1]))
     data = ArrayData(
-        mx.nd.zeros((rows, 1), dtype="float32"),
-        mx.nd.zeros((rows,), dtype="float32"),
+        np.zeros((rows, 1), dtype=np.float32),
+        np.zeros((rows,), dtype=np.float32),
         description={"generator": "dummy", "n_samples": rows},
     )
     optimum = None if proto.minimum is None else {"xy": np.asarray(proto.minimum, dtype=np.float64)}

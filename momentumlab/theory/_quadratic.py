@@ -64,9 +64,11 @@ def hessian(features: Any, *, n_outputs: int = 1) -> Array:
         array([[1., 0.],
                [0., 1.]])
     """
-    m = check_int("n_outputs", n_outputs, low=1)
-    A = _design(features)
-    H: Array = A.T @ A / (A.shape[0] * m)
+    return _hessian_of(_design(features), check_int("n_outputs", n_outputs, low=1))
+
+
+def _hessian_of(A: Array, n_outputs: int) -> Array:
+    H: Array = A.T @ A / (A.shape[0] * n_outputs)
     return 0.5 * (H + H.T)
 
 
@@ -240,8 +242,7 @@ def least_squares(data: Any, *, use_bias: bool = True) -> LeastSquares:
     m = y.shape[1]
     theta, _, rank, _ = np.linalg.lstsq(A, y, rcond=None)  # (p, m)
     residuals = A @ theta - y
-    H = A.T @ A / (A.shape[0] * m)
-    H = 0.5 * (H + H.T)
+    H = _hessian_of(A, m)
     evals, evecs = np.linalg.eigh(H)
     return LeastSquares(
         hessian=H,
