@@ -40,8 +40,7 @@ Z -= Z.mean(axis=0)
 Z = Z @ np.linalg.inv(np.linalg.cholesky(Z.T @ Z / N)).T  # now Z^T Z / N = I
 X = (Z * np.sqrt([0.1, 2.0])).astype(np.float32)
 data = ml.data.from_arrays(X, X @ np.array([2.0, -3.4], dtype=np.float32) + 4.2, name="valley")
-A = np.hstack([X.astype(np.float64), np.ones((N, 1))])
-lam = np.linalg.eigvalsh(A.T @ A / N)
+lam = ml.theory.least_squares(data).eigenvalues
 print(f"Hessian eigenvalues {lam.round(3)}, condition number {lam[-1] / lam[0]:.2f}")
 
 base = ml.RunConfig(

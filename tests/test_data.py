@@ -135,3 +135,39 @@ def test_data_is_frozen() -> None:
     data = ml.data.make_linear_regression(n_samples=3, seed=0)
     with pytest.raises(AttributeError):
         data.noise = 1.0  # type: ignore[misc]
+
+
+def test_data_keeps_numpy_and_makes_one_mxnet_view_on_demand() -> None:
+    X = np.arange(6, dtype=np.float32).reshape(3, 2)
+    y = np.array([1.0, 2.0, 3.0], dtype=np.float32)
+    data = ml.data.LinearData(X, y, noise=0.5)
+    X[0, 0] = 99.0  # the caller's array is copied, not aliased
+    Xn = data.numpy()[0]
+    assert Xn[0, 0] == 0.0
+    Xn[0, 0] = 7.0  # numpy() hands out a copy
+    assert data.numpy()[0][0, 0] == 0.0
+    assert isinstance(data.features, mx.nd.NDArray)
+    assert data.features is data.features  # made once
+    np.testing.assert_array_equal(data.features.asnumpy(), data.numpy()[0])
+    np.testing.assert_array_equal(data.labels.asnumpy(), y)
+    given = mx.nd.array(data.numpy()[0]), mx.nd.array(y)
+    wrapped = ml.data.LinearData(*given)
+    assert wrapped.features is given[0]  # NDArrays given are the view as they are
+    assert wrapped.labels is given[1]
+
+
+def test_data_pickles_without_its_mxnet_view() -> None:
+    import pickle
+
+    data = ml.data.make_conditioned_regression(20, 2, condition_number=5.0, seed=0)
+    _ = data.features
+    back = pickle.loads(pickle.dumps(data))
+    assert type(back) is ml.data.LinearData
+    assert back.__dict__["_nd"] is None
+    for a, b in zip(back.numpy(), data.numpy(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert back.description == data.description
+    assert back.true_weight is not None
+    assert data.true_weight is not None
+    np.testing.assert_array_equal(back.true_weight, data.true_weight)
+    np.testing.assert_array_equal(back.features.asnumpy(), data.features.asnumpy())

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import momentumlab as ml
+from momentumlab.problems._catalog import _NEEDS_SKLEARN
 from tests.plain_loop import plain_sgd
 
 pytest.importorskip("sklearn")
@@ -91,7 +92,7 @@ def test_heldout_split_is_seeded_and_standardised_on_train_only(name: str) -> No
 
 def test_sklearn_problems_say_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "sklearn", None)
-    for name in ml.problems.NEEDS_SKLEARN:
+    for name in _NEEDS_SKLEARN:
         with pytest.raises(ImportError, match=r'pip install "momentumlab\[datasets\]"'):
             ml.problems.make(name)
     ml.problems.make("logistic")  # the others do not need scikit-learn
@@ -165,3 +166,28 @@ def test_momentum_zero_is_plain_sgd_bit_for_bit(name: str, data: st.DataObject) 
         # same start, other kernels; (a run that blows up amplifies round-off, so not those)
         for key, value in expected.items():
             np.testing.assert_allclose(auto.params[key], value, rtol=1e-5, atol=1e-6, err_msg=key)
+
+
+def test_linear_problems_take_optimum_and_settings_from_the_theory() -> None:
+    """One least-squares solver and one Polyak optimum: the problems' values are the theory's."""
+    p = ml.problems.make("quadratic", dim=4, condition_number=50.0, n_samples=30)
+    q = ml.theory.least_squares(p.data, use_bias=False)
+    assert p.optimum is not None
+    np.testing.assert_array_equal(p.optimum["dense0_weight"], q.weight)
+    assert p.optimal_loss == q.optimal_loss
+    polyak = ml.theory.optimal_momentum(p.description["eigenvalues"])
+    assert (p.settings["learning_rate"], p.settings["momentum"]) == (polyak.learning_rate, polyak.momentum)
+    lin = ml.problems.linear_regression(n_samples=50, noise=0.1)
+    fit = ml.theory.least_squares(lin.data)
+    assert lin.optimum is not None
+    np.testing.assert_array_equal(lin.optimum["dense0_weight"], fit.weight)
+    np.testing.assert_array_equal(lin.optimum["dense0_bias"], fit.bias)
+    assert lin.optimal_loss == fit.optimal_loss
+
+
+def test_diabetes_settings_are_polyak_for_its_stored_data() -> None:
+    pytest.importorskip("sklearn")
+    p = ml.problems.make("diabetes")
+    polyak = ml.theory.optimal_momentum(ml.theory.least_squares(p.data))
+    assert (p.settings["learning_rate"], p.settings["momentum"]) == (polyak.learning_rate, polyak.momentum)
+    assert 400 < ml.theory.least_squares(p.data).condition_number < 480  # "about 440"

@@ -371,3 +371,32 @@ def test_conditioned_regression_rejects_bad_arguments() -> None:
         make(10, 2, condition_number=2.0, weight=[1.0])
     with pytest.raises(TypeError, match="rotate must be a bool"):
         make(10, 2, condition_number=2.0, rotate=1)  # type: ignore[arg-type]
+
+
+def test_least_squares_without_bias_matches_numpy_lstsq_on_x() -> None:
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((30, 3))
+    y = X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.standard_normal(30)
+    q = ml.theory.least_squares((X, y), use_bias=False)
+    w, *_ = np.linalg.lstsq(X, y, rcond=None)
+    np.testing.assert_allclose(q.weight[0], w, rtol=1e-12)
+    assert q.bias.tolist() == [0.0]
+    assert (q.n_features, q.hessian.shape, q.rank, q.use_bias) == (3, (3, 3), 3, False)
+    np.testing.assert_allclose(q.hessian, X.T @ X / 30, rtol=1e-12)
+    assert q.optimal_loss == pytest.approx(0.5 * np.mean((X @ w - y) ** 2), rel=1e-12)
+    assert q.loss(w) == pytest.approx(q.optimal_loss, rel=1e-12)
+    assert q.loss(w + 0.1, [0.0]) == pytest.approx(0.5 * np.mean((X @ (w + 0.1) - y) ** 2), rel=1e-12)
+    without = r"bias must be None or zeros without a bias \(use_bias=False\), got \[1.0\]"
+    with pytest.raises(ValueError, match=without):
+        q.loss(w, [1.0])
+    with pytest.raises(ValueError, match=r"bias must be given for a fit with a bias \(use_bias=True\)"):
+        ml.theory.least_squares((X, y)).loss(w)
+    with pytest.raises(TypeError, match="use_bias must be a bool, got 1"):
+        ml.theory.least_squares((X, y), use_bias=1)  # type: ignore[arg-type]
+
+
+def test_least_squares_reports_the_rank() -> None:
+    X = np.ones((5, 2))  # both columns equal to the bias column: rank 1 of 3
+    q = ml.theory.least_squares((X, np.arange(5.0)))
+    assert q.rank == 1
+    assert ml.theory.least_squares((np.arange(10.0).reshape(5, 2) ** 2, np.arange(5.0))).rank == 3

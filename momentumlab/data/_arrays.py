@@ -1,21 +1,34 @@
-"""``ArrayData``: features and labels held as float32 MXNet arrays, checked on construction."""
+"""``ArrayData``: features and labels checked on construction, held as float32 NumPy arrays.
+
+MXNet is imported only when a caller asks for the MXNet view (``features``, ``labels``,
+``dataset``): generating data, wrapping arrays and reading them with ``numpy()`` never load it.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import KW_ONLY, dataclass, field
-from typing import Any
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-import mxnet as mx
 import numpy as np
 
 from momentumlab._src.checks import check_int, check_type
 from momentumlab._src.types import Array
 
+if TYPE_CHECKING:
+    import mxnet as mx
 
-@dataclass(frozen=True, eq=False, repr=False)
+
+def _is_ndarray(value: Any) -> bool:
+    """Whether ``value`` is an MXNet NDArray (one can exist only once MXNet is imported)."""
+    mxnet = sys.modules.get("mxnet")
+    return mxnet is not None and isinstance(value, mxnet.nd.NDArray)
+
+
+@dataclass(frozen=True, eq=False, repr=False, init=False)
 class ArrayData:
-    """A data set held in memory as float32 MXNet arrays, validated when it is built.
+    """A data set held in memory as float32 arrays, validated when it is built.
 
     One type serves regression and classification. For classification ``n_classes`` is set
     and the labels are class indices stored as float32 (what Gluon's losses take): a 1-D
@@ -27,6 +40,17 @@ class ArrayData:
     float32 features and labels, 2-D features, matching lengths, finite values, and for
     classification whole-number labels in range.
 
+    The arrays are kept as read-only float32 NumPy arrays; ``features`` and ``labels`` are
+    their MXNet view, made (and MXNet imported) on first access and then reused. Arrays given
+    as NDArrays are that view as they are. The value is immutable: assigning an attribute
+    raises ``dataclasses.FrozenInstanceError``.
+
+    Args:
+        features: ``(n_samples, n_features)`` float32 array, NumPy or MXNet.
+        labels: ``(n_samples,)`` or ``(n_samples, n_outputs)`` float32 array, NumPy or MXNet.
+        n_classes: number of classes for classification (>= 2), ``None`` for regression.
+        description: a canonical, JSON-friendly description (used for run keys).
+
     Attributes:
         features: ``(n_samples, n_features)`` float32 ``mx.nd.NDArray``.
         labels: ``(n_samples,)`` or ``(n_samples, n_outputs)`` float32 ``mx.nd.NDArray``.
@@ -34,54 +58,98 @@ class ArrayData:
         description: a canonical, JSON-friendly description (used for run keys).
 
     Example:
-        >>> import mxnet as mx, momentumlab as ml
-        >>> d = ml.data.ArrayData(mx.nd.zeros((4, 3)), mx.nd.array([0, 1, 2, 1]), n_classes=3)
+        >>> import numpy as np, momentumlab as ml
+        >>> y = np.array([0, 1, 2, 1], dtype=np.float32)
+        >>> d = ml.data.ArrayData(np.zeros((4, 3), np.float32), y, n_classes=3)
         >>> d.n_samples, d.n_features, d.n_classes
         (4, 3, 3)
-        >>> ml.data.ArrayData(mx.nd.zeros((4, 3)), mx.nd.array([0, 1, 3, 1]), n_classes=3)
+        >>> ml.data.ArrayData(np.zeros((4, 3), np.float32), y + 1, n_classes=3)
         Traceback (most recent call last):
         ...
         ValueError: labels must be class indices in [0, 3), got 1 label(s) outside, e.g. 3.0
     """
 
-    features: mx.nd.NDArray
-    labels: mx.nd.NDArray
-    _: KW_ONLY
-    n_classes: int | None = None
-    description: dict[str, Any] = field(default_factory=dict)
+    n_classes: int | None
+    description: dict[str, Any]
+    _X: Array
+    _y: Array
+    _nd: tuple[mx.nd.NDArray, mx.nd.NDArray] | None
 
-    def __post_init__(self) -> None:
-        check_type("features", self.features, mx.nd.NDArray, "an mxnet.nd.NDArray")
-        check_type("labels", self.labels, mx.nd.NDArray, "an mxnet.nd.NDArray")
-        check_type("description", self.description, dict, "a dict")
-        if self.n_classes is not None:
-            check_int("n_classes", self.n_classes, low=2)
-        X = self.features.asnumpy()
-        y = self.labels.asnumpy()
-        check_arrays(X, y, n_classes=self.n_classes, require_float32=True)
+    def __init__(
+        self,
+        features: Array | mx.nd.NDArray,
+        labels: Array | mx.nd.NDArray,
+        *,
+        n_classes: int | None = None,
+        description: dict[str, Any] | None = None,
+    ) -> None:
+        desc: dict[str, Any] = {} if description is None else description
+        check_type("description", desc, dict, "a dict")
+        if n_classes is not None:
+            check_int("n_classes", n_classes, low=2)
+        X = _as_array("features", features)
+        y = _as_array("labels", labels)
+        check_arrays(X, y, n_classes=n_classes, require_float32=True)
+        view = (features, labels) if _is_ndarray(features) and _is_ndarray(labels) else None
+        for name, value in (
+            ("_X", _frozen(X, features)),
+            ("_y", _frozen(y, labels)),
+            ("_nd", view),
+            ("n_classes", n_classes),
+            ("description", desc),
+        ):
+            object.__setattr__(self, name, value)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Pickle the NumPy arrays only; the MXNet view is rebuilt on first access.
+        return {k: v for k, v in self.__dict__.items() if k != "_nd"} | {"_nd": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def _mxnet(self) -> tuple[mx.nd.NDArray, mx.nd.NDArray]:
+        view = self._nd
+        if view is None:
+            import mxnet as mx
+
+            view = (mx.nd.array(self._X, dtype="float32"), mx.nd.array(self._y, dtype="float32"))
+            object.__setattr__(self, "_nd", view)
+        return view
+
+    @property
+    def features(self) -> mx.nd.NDArray:
+        """``(n_samples, n_features)`` float32 ``mx.nd.NDArray`` (imports MXNet on first use)."""
+        return self._mxnet()[0]
+
+    @property
+    def labels(self) -> mx.nd.NDArray:
+        """``(n_samples,)`` or ``(n_samples, n_outputs)`` float32 ``mx.nd.NDArray``."""
+        return self._mxnet()[1]
 
     @property
     def n_samples(self) -> int:
         """Number of examples."""
-        return int(self.features.shape[0])
+        return int(self._X.shape[0])
 
     @property
     def n_features(self) -> int:
         """Number of input features."""
-        return int(self.features.shape[1])
+        return int(self._X.shape[1])
 
     @property
     def n_outputs(self) -> int:
         """Number of label columns (1 for a 1-D label vector)."""
-        return 1 if self.labels.ndim == 1 else int(self.labels.shape[1])
+        return 1 if self._y.ndim == 1 else int(self._y.shape[1])
 
     @property
     def dataset(self) -> mx.gluon.data.ArrayDataset:
         """A Gluon ``ArrayDataset`` view of ``(features, labels)`` (no copy)."""
+        import mxnet as mx
+
         return mx.gluon.data.ArrayDataset(self.features, self.labels)
 
     def numpy(self) -> tuple[Array, Array]:
-        """Return ``(features, labels)`` as float32 NumPy arrays (a copy).
+        """Return ``(features, labels)`` as float32 NumPy arrays (a copy; MXNet is not needed).
 
         Example:
             >>> import momentumlab as ml
@@ -89,7 +157,7 @@ class ArrayData:
             >>> X.dtype, y.shape
             (dtype('float32'), (4,))
         """
-        return self.features.asnumpy(), self.labels.asnumpy()
+        return self._X.copy(), self._y.copy()
 
     def __len__(self) -> int:
         return self.n_samples
@@ -100,6 +168,22 @@ class ArrayData:
             f"{type(self).__name__}(n_samples={self.n_samples}, n_features={self.n_features}, "
             f"n_outputs={self.n_outputs}{classes}, description={self.description!r})"
         )
+
+
+def _as_array(name: str, value: Any) -> Array:
+    """The NumPy values of an ndarray or NDArray (a TypeError naming ``name`` otherwise)."""
+    if _is_ndarray(value):
+        return np.asarray(value.asnumpy())
+    if isinstance(value, np.ndarray):
+        return value
+    raise TypeError(f"{name} must be a numpy.ndarray or mxnet.nd.NDArray, got {type(value).__name__}")
+
+
+def _frozen(values: Array, given: Any) -> Array:
+    """A read-only C-contiguous array of ``values``, copied unless MXNet made it for us."""
+    out = np.ascontiguousarray(values) if _is_ndarray(given) else np.array(values, order="C", copy=True)
+    out.setflags(write=False)
+    return out
 
 
 def check_arrays(
@@ -165,15 +249,7 @@ def check_arrays(
             )
 
 
-def _to_numpy(name: str, value: Any) -> Array:
-    if isinstance(value, mx.nd.NDArray):
-        return np.asarray(value.asnumpy())
-    if isinstance(value, np.ndarray):
-        return value
-    raise TypeError(f"{name} must be a numpy.ndarray or mxnet.nd.NDArray, got {type(value).__name__}")
-
-
-def array_digest(X: Array, y: Array) -> str:
+def _array_digest(X: Array, y: Array) -> str:
     """SHA-256 of the shapes and float32 bytes of ``(X, y)`` (for run keys)."""
     digest = hashlib.sha256()
     digest.update(repr((X.shape, y.shape)).encode())
@@ -215,8 +291,8 @@ def classification_arrays(
         >>> d.n_classes, d.labels.dtype
         (3, <class 'numpy.float32'>)
     """
-    X = _to_numpy("features", features)
-    y = _to_numpy("labels", labels)
+    X = _as_array("features", features)
+    y = _as_array("labels", labels)
     if n_classes is None:
         if np.size(y) and (np.issubdtype(y.dtype, np.integer) or np.issubdtype(y.dtype, np.floating)):
             finite = y[np.isfinite(y)] if np.issubdtype(y.dtype, np.floating) else y
@@ -235,11 +311,6 @@ def classification_arrays(
         "generator": "classification_arrays",
         "name": name,
         "n_classes": k,
-        "sha256": array_digest(X32, y32),
+        "sha256": _array_digest(X32, y32),
     }
-    return ArrayData(
-        mx.nd.array(X32, dtype="float32"),
-        mx.nd.array(y32, dtype="float32"),
-        n_classes=k,
-        description=description,
-    )
+    return ArrayData(X32, y32, n_classes=k, description=description)

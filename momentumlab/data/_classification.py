@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import mxnet as mx
 import numpy as np
 
 from momentumlab._src.checks import as_generator, check_float, check_int
@@ -50,7 +49,7 @@ def make_logistic(
     Example:
         >>> import momentumlab as ml
         >>> d = ml.data.make_logistic(100, margin=0.5, seed=0)
-        >>> d.n_classes, sorted(set(d.labels.asnumpy().tolist()))
+        >>> d.n_classes, sorted(set(d.numpy()[1].tolist()))
         (2, [0.0, 1.0])
     """
     n = check_int("n_samples", n_samples, low=1)
@@ -76,8 +75,8 @@ def make_logistic(
         "true_weight": w.tolist(),
     }
     return ArrayData(
-        mx.nd.array(X.astype(np.float32), dtype="float32"),
-        mx.nd.array(y, dtype="float32"),
+        X.astype(np.float32),
+        y,
         n_classes=2,
         description=description,
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import mxnet as mx
 import numpy as np
 
 from momentumlab._src.checks import as_generator, check_bool, check_choice, check_float, check_int
@@ -188,8 +187,8 @@ def make_conditioned_regression(
     b = float(rng.standard_normal()) if b_given is None else b_given
     y = X.astype(np.float64) @ w + b + sigma * rng.standard_normal(n)
     return LinearData(
-        features=mx.nd.array(X, dtype="float32"),
-        labels=mx.nd.array(y.astype(np.float32), dtype="float32"),
+        X,
+        y.astype(np.float32),
         true_weight=w[None, :].copy(),
         true_bias=np.array([b]),
         noise=sigma,

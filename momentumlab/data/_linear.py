@@ -4,27 +4,38 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import mxnet as mx
 import numpy as np
 
 from momentumlab._src.checks import as_generator, check_float, check_int, check_type
 from momentumlab._src.types import Array, Seed
-from momentumlab.data._arrays import ArrayData, _to_numpy, array_digest, check_arrays
+from momentumlab.data._arrays import ArrayData, _array_digest, _as_array, check_arrays
+
+if TYPE_CHECKING:
+    import mxnet as mx
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True, eq=False, repr=False, init=False)
 class LinearData(ArrayData):
     """A regression data set (an :class:`ArrayData`) with its ground truth when known.
 
+    Args:
+        features: ``(n_samples, n_features)`` float32 array, NumPy or MXNet.
+        labels: ``(n_samples,)`` or ``(n_samples, n_outputs)`` float32 array, NumPy or MXNet.
+        n_classes: must be ``None`` (regression); kept so the signature matches ``ArrayData``.
+        description: a canonical, JSON-friendly description (used for run keys).
+        true_weight: ``(n_outputs, n_features)`` weights that generated the labels, or ``None``.
+        true_bias: ``(n_outputs,)`` bias that generated the labels, or ``None``.
+        noise: standard deviation of the label noise (``nan`` when unknown).
+
     Attributes:
-        features: ``(n_samples, n_features)`` float32 ``mx.nd.NDArray``.
+        features: ``(n_samples, n_features)`` float32 ``mx.nd.NDArray`` (made on first access).
         labels: ``(n_samples,)`` or ``(n_samples, n_outputs)`` float32 ``mx.nd.NDArray``.
         true_weight: ``(n_outputs, n_features)`` weights that generated the labels, or ``None``.
         true_bias: ``(n_outputs,)`` bias that generated the labels, or ``None``.
         noise: standard deviation of the label noise (``nan`` when unknown).
-        description: a canonical, JSON-friendly description (used for run keys; keyword-only).
+        description: a canonical, JSON-friendly description (used for run keys).
 
     Example:
         >>> import momentumlab as ml
@@ -33,14 +44,27 @@ class LinearData(ArrayData):
         ((8, 2), (8,), [[2.0, -3.4]])
     """
 
-    true_weight: Array | None = None
-    true_bias: Array | None = None
-    noise: float = float("nan")
+    true_weight: Array | None
+    true_bias: Array | None
+    noise: float
 
-    def __post_init__(self) -> None:
-        if self.n_classes is not None:
-            raise ValueError(f"n_classes must be None for regression data, got {self.n_classes!r}")
-        super().__post_init__()
+    def __init__(
+        self,
+        features: Array | mx.nd.NDArray,
+        labels: Array | mx.nd.NDArray,
+        *,
+        n_classes: int | None = None,
+        description: dict[str, Any] | None = None,
+        true_weight: Array | None = None,
+        true_bias: Array | None = None,
+        noise: float = float("nan"),
+    ) -> None:
+        if n_classes is not None:
+            raise ValueError(f"n_classes must be None for regression data, got {n_classes!r}")
+        super().__init__(features, labels, description=description)
+        object.__setattr__(self, "true_weight", true_weight)
+        object.__setattr__(self, "true_bias", true_bias)
+        object.__setattr__(self, "noise", noise)
 
 
 def make_linear_regression(
@@ -80,7 +104,7 @@ def make_linear_regression(
         >>> import momentumlab as ml
         >>> a = ml.data.make_linear_regression(seed=3)
         >>> b = ml.data.make_linear_regression(seed=3)
-        >>> bool((a.features == b.features).asnumpy().all())
+        >>> bool((a.numpy()[0] == b.numpy()[0]).all())
         True
     """
     n = check_int("n_samples", n_samples, low=1)
@@ -115,8 +139,8 @@ def make_linear_regression(
     if w.shape[0] == 1:
         y = y[:, 0]
     return LinearData(
-        features=mx.nd.array(X, dtype="float32"),
-        labels=mx.nd.array(y.astype(np.float32), dtype="float32"),
+        X,
+        y.astype(np.float32),
         true_weight=w,
         true_bias=b,
         noise=sigma,
@@ -154,8 +178,8 @@ def from_arrays(
         >>> ml.data.from_arrays(X, X.sum(axis=1)).n_samples
         3
     """
-    X = _to_numpy("features", features)
-    y = _to_numpy("labels", labels)
+    X = _as_array("features", features)
+    y = _as_array("labels", labels)
     for label, arr in (("features", X), ("labels", y)):
         if not np.issubdtype(arr.dtype, np.floating):
             raise TypeError(f"{label} must have a floating dtype (float16/32/64), got {arr.dtype}")
@@ -167,10 +191,6 @@ def from_arrays(
     description: dict[str, Any] = {
         "generator": "from_arrays",
         "name": name,
-        "sha256": array_digest(X32, y32),
+        "sha256": _array_digest(X32, y32),
     }
-    return LinearData(
-        features=mx.nd.array(X32, dtype="float32"),
-        labels=mx.nd.array(y32, dtype="float32"),
-        description=description,
-    )
+    return LinearData(X32, y32, description=description)

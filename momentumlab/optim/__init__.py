@@ -14,12 +14,9 @@ Example:
     True
 """
 
-from momentumlab.optim._bridge import ScheduleLR as ScheduleLR
-from momentumlab.optim._bridge import as_lr_scheduler as as_lr_scheduler
-from momentumlab.optim._bridge import from_mxnet as from_mxnet
-from momentumlab.optim._optimizers import ScheduledMomentumNAG as ScheduledMomentumNAG
-from momentumlab.optim._optimizers import ScheduledMomentumSGD as ScheduledMomentumSGD
-from momentumlab.optim._optimizers import SeededSGLD as SeededSGLD
+import importlib as _importlib
+import typing as _typing
+
 from momentumlab.optim._plateau import PlateauState as PlateauState
 from momentumlab.optim._plateau import ReduceOnPlateau as ReduceOnPlateau
 from momentumlab.optim._schedules import SCHEDULE_KINDS as SCHEDULE_KINDS
@@ -59,16 +56,62 @@ from momentumlab.optim._schedules import polynomial_schedule as polynomial_sched
 from momentumlab.optim._schedules import schedule_from_dict as schedule_from_dict
 from momentumlab.optim._schedules import step_decay as step_decay
 from momentumlab.optim._schedules import warmup as warmup
-from momentumlab.optim._trainer import EXCLUDED_OPTIMIZERS as EXCLUDED_OPTIMIZERS
-from momentumlab.optim._trainer import HYPERPARAMETER_CHECKS as HYPERPARAMETER_CHECKS
-from momentumlab.optim._trainer import MOMENTUM_SCHEDULE_OPTIMIZERS as MOMENTUM_SCHEDULE_OPTIMIZERS
-from momentumlab.optim._trainer import check_hyperparameters as check_hyperparameters
-from momentumlab.optim._trainer import check_momentum as check_momentum
-from momentumlab.optim._trainer import check_optimizer as check_optimizer
-from momentumlab.optim._trainer import make_trainer as make_trainer
-from momentumlab.optim._trainer import optimizer_hyperparameters as optimizer_hyperparameters
-from momentumlab.optim._trainer import registered_optimizers as registered_optimizers
-from momentumlab.optim._trainer import trainable_optimizers as trainable_optimizers
+
+if _typing.TYPE_CHECKING:  # the MXNet-touching names below load on first use
+    from momentumlab.optim._bridge import ScheduleLR as ScheduleLR
+    from momentumlab.optim._bridge import as_lr_scheduler as as_lr_scheduler
+    from momentumlab.optim._bridge import from_mxnet as from_mxnet
+    from momentumlab.optim._optimizers import ScheduledMomentumNAG as ScheduledMomentumNAG
+    from momentumlab.optim._optimizers import ScheduledMomentumSGD as ScheduledMomentumSGD
+    from momentumlab.optim._optimizers import SeededSGLD as SeededSGLD
+    from momentumlab.optim._trainer import EXCLUDED_OPTIMIZERS as EXCLUDED_OPTIMIZERS
+    from momentumlab.optim._trainer import HYPERPARAMETER_CHECKS as HYPERPARAMETER_CHECKS
+    from momentumlab.optim._trainer import MOMENTUM_SCHEDULE_OPTIMIZERS as MOMENTUM_SCHEDULE_OPTIMIZERS
+    from momentumlab.optim._trainer import check_hyperparameters as check_hyperparameters
+    from momentumlab.optim._trainer import check_momentum as check_momentum
+    from momentumlab.optim._trainer import check_optimizer as check_optimizer
+    from momentumlab.optim._trainer import make_trainer as make_trainer
+    from momentumlab.optim._trainer import optimizer_hyperparameters as optimizer_hyperparameters
+    from momentumlab.optim._trainer import registered_optimizers as registered_optimizers
+    from momentumlab.optim._trainer import trainable_optimizers as trainable_optimizers
+
+# Trainer factory, MXNet optimizers and scheduler bridge: importing them imports MXNet, so
+# they load on first use and the schedules stay importable without it.
+_LAZY = {
+    "EXCLUDED_OPTIMIZERS": "_trainer",
+    "HYPERPARAMETER_CHECKS": "_trainer",
+    "MOMENTUM_SCHEDULE_OPTIMIZERS": "_trainer",
+    "ScheduleLR": "_bridge",
+    "ScheduledMomentumNAG": "_optimizers",
+    "ScheduledMomentumSGD": "_optimizers",
+    "SeededSGLD": "_optimizers",
+    "as_lr_scheduler": "_bridge",
+    "check_hyperparameters": "_trainer",
+    "check_momentum": "_trainer",
+    "check_optimizer": "_trainer",
+    "from_mxnet": "_bridge",
+    "make_trainer": "_trainer",
+    "optimizer_hyperparameters": "_trainer",
+    "registered_optimizers": "_trainer",
+    "trainable_optimizers": "_trainer",
+}
+
+
+if not _typing.TYPE_CHECKING:  # hidden from type checkers, which see the imports above instead
+
+    def __getattr__(name: str) -> _typing.Any:
+        """Import an MXNet-touching name on first use (PEP 562) and keep it."""
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(_importlib.import_module(f"{__name__}.{module}"), name)
+        globals()[name] = value
+        return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "EXCLUDED_OPTIMIZERS",

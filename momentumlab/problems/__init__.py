@@ -12,7 +12,6 @@ Example:
     True
 """
 
-from momentumlab.problems._catalog import NEEDS_SKLEARN as NEEDS_SKLEARN
 from momentumlab.problems._catalog import beale as beale
 from momentumlab.problems._catalog import bowl as bowl
 from momentumlab.problems._catalog import breast_cancer as breast_cancer
@@ -23,31 +22,26 @@ from momentumlab.problems._catalog import logistic as logistic
 from momentumlab.problems._catalog import make as make
 from momentumlab.problems._catalog import names as names
 from momentumlab.problems._catalog import quadratic as quadratic
-from momentumlab.problems._catalog import quadratic_spectrum as quadratic_spectrum
 from momentumlab.problems._catalog import rosenbrock as rosenbrock
 from momentumlab.problems._catalog import saddle as saddle
 from momentumlab.problems._problem import METRICS as METRICS
 from momentumlab.problems._problem import Problem as Problem
-from momentumlab.problems._problem import least_squares as least_squares
 from momentumlab.problems._problem import linear_problem as linear_problem
 
 __all__ = [
     "METRICS",
-    "NEEDS_SKLEARN",
     "Problem",
     "beale",
     "bowl",
     "breast_cancer",
     "diabetes",
     "digits_mlp",
-    "least_squares",
     "linear_problem",
     "linear_regression",
     "logistic",
     "make",
     "names",
     "quadratic",
-    "quadratic_spectrum",
     "rosenbrock",
     "saddle",
 ]

@@ -28,12 +28,13 @@ from momentumlab.models import (
     init_he,
 )
 from momentumlab.optim._schedules import EpochDecay, PerEpoch
-from momentumlab.problems._problem import Problem, least_squares, linear_problem
+from momentumlab.problems._problem import Problem, linear_problem
 from momentumlab.problems._sklearn import load_bundled, split, standardize
+from momentumlab.theory import least_squares, optimal_momentum
 
 
-def _f32(a: Array) -> mx.nd.NDArray:
-    return mx.nd.array(np.ascontiguousarray(a, dtype=np.float32), dtype="float32")
+def _f32(a: Array) -> Array:
+    return np.ascontiguousarray(a, dtype=np.float32)
 
 
 def _check_seed(seed: Any) -> int:
@@ -42,25 +43,6 @@ def _check_seed(seed: Any) -> int:
 
 def _check_fraction(value: Any) -> float:
     return check_float("heldout_fraction", value, low=0.0, high=0.5, low_open=True)
-
-
-def heavy_ball_settings(L: float, mu: float) -> tuple[float, float]:
-    r"""Heavy ball's optimal learning rate and momentum for curvatures in ``[mu, L]``.
-
-    :math:`\alpha = 4/(\sqrt L + \sqrt\mu)^2`, :math:`\beta = ((\sqrt\kappa - 1)/(\sqrt\kappa + 1))^2`
-    with :math:`\kappa = L/\mu` (Polyak); MXNet's SGD keeps the learning rate inside the
-    velocity, which is exactly heavy ball with step ``alpha`` and momentum ``beta``.
-    """
-    kappa = L / mu
-    lr = 4.0 / (math.sqrt(L) + math.sqrt(mu)) ** 2
-    mom = ((math.sqrt(kappa) - 1.0) / (math.sqrt(kappa) + 1.0)) ** 2
-    return lr, mom
-
-
-def _hessian_range(X: Array, *, bias: bool) -> tuple[float, float]:
-    A = np.hstack([X, np.ones((X.shape[0], 1))]) if bias else X
-    ev = np.linalg.eigvalsh(A.T @ A / A.shape[0])
-    return float(ev.max()), float(ev.min())
 
 
 def _glorot(net: mx.gluon.Block, rng: np.random.Generator) -> None:
@@ -155,7 +137,8 @@ def diabetes(*, heldout_fraction: float = 0.2, seed: int = 0) -> Problem:
     What it is for: linear regression on real, correlated features (the standardised design's
     Hessian has condition number about 440), where the closed-form optimum is known and plain
     gradient descent is slow. The suggested settings are full-batch heavy ball with Polyak's
-    optimal learning rate and momentum for that Hessian. A seeded ``heldout_fraction`` of the
+    optimal learning rate and momentum for the Hessian of the stored (float32) training data
+    (:func:`momentumlab.theory.optimal_momentum`). A seeded ``heldout_fraction`` of the
     patients is held out; features and the target are standardised with the training split's
     mean and standard deviation only, so the loss is in units of the target's variance. The
     metric is the held-out ``L2Loss``.
@@ -173,8 +156,8 @@ def diabetes(*, heldout_fraction: float = 0.2, seed: int = 0) -> Problem:
     yt, yh = standardize(yt, yh)
     data = LinearData(_f32(Xt), _f32(yt), description={"name": "diabetes", **desc, "split": "train"})
     held = LinearData(_f32(Xh), _f32(yh), description={"name": "diabetes", **desc, "split": "heldout"})
-    W, b, best = least_squares(data)
-    lr, mom = heavy_ball_settings(*_hessian_range(Xt, bias=True))
+    fit = least_squares(data)
+    polyak = optimal_momentum(fit)
     return Problem(
         name="diabetes",
         data=data,
@@ -183,28 +166,22 @@ def diabetes(*, heldout_fraction: float = 0.2, seed: int = 0) -> Problem:
         make_loss=mx.gluon.loss.L2Loss,
         metric="loss",
         init_params=_glorot,
-        optimum={"dense0_weight": W, "dense0_bias": b},
-        optimal_loss=best,
+        optimum={"dense0_weight": fit.weight, "dense0_bias": fit.bias},
+        optimal_loss=fit.optimal_loss,
         output_size=1,
         settings={
             "batch_size": data.n_samples,
             "period": data.n_samples,
-            "learning_rate": lr,
-            "momentum": mom,
+            "learning_rate": polyak.learning_rate,
+            "momentum": polyak.momentum,
             "epochs": 200,
         },
         description=desc,
     )
 
 
-def quadratic_spectrum(dim: int, condition_number: float, spectrum: str = "geometric") -> Array:
-    """Eigenvalues from 1 down to ``1 / condition_number``, spaced ``"geometric"`` or ``"linear"``.
-
-    Example:
-        >>> import momentumlab as ml
-        >>> ml.problems.quadratic_spectrum(3, 100.0).tolist()
-        [1.0, 0.1, 0.01]
-    """
+def _quadratic_spectrum(dim: int, condition_number: float, spectrum: str = "geometric") -> Array:
+    """Eigenvalues from 1 down to ``1 / condition_number``, spaced ``"geometric"`` or ``"linear"``."""
     d = check_int("dim", dim, low=1)
     kappa = check_float("condition_number", condition_number, low=1.0)
     kind = check_choice("spectrum", spectrum, ("geometric", "linear"))
@@ -235,8 +212,7 @@ def quadratic(
     What it is for: the setting of momentum's theory — with full batches
     (``batch_size = n_samples``) the convergence rates of gradient descent and heavy ball are
     known in closed form from the eigenvalues. The suggested settings are heavy ball's
-    optimal ones, :math:`\alpha = 4/(\sqrt L + \sqrt\mu)^2`,
-    :math:`\beta = ((\sqrt\kappa - 1)/(\sqrt\kappa + 1))^2`.
+    optimal ones (Polyak's, :func:`momentumlab.theory.optimal_momentum`).
 
     Args:
         dim: number of parameters, >= 1.
@@ -263,7 +239,7 @@ def quadratic(
             )
         d = lam.size
     else:
-        lam = quadratic_spectrum(dim, condition_number, spectrum)
+        lam = _quadratic_spectrum(dim, condition_number, spectrum)
         d = lam.size
     n = check_int("n_samples", n_samples, low=d)
     rng = np.random.default_rng(s)
@@ -273,9 +249,7 @@ def quadratic(
     X = (math.sqrt(n) * U * np.sqrt(lam)[None, :]) @ Q.T
     X32 = X.astype(np.float32)
     y = X32.astype(np.float64) @ w_star
-    L, mu = float(lam.max()), float(lam.min())
-    kappa = L / mu
-    lr, mom = heavy_ball_settings(L, mu)
+    polyak = optimal_momentum(lam)
     desc: dict[str, Any] = {
         "problem": "quadratic",
         "eigenvalues": lam.tolist(),
@@ -283,24 +257,22 @@ def quadratic(
         "seed": s,
     }
     data = ArrayData(_f32(X32), _f32(y), description=desc)
-    Xd = X32.astype(np.float64)
-    w_opt, *_ = np.linalg.lstsq(Xd, y, rcond=None)
-    best = float(np.mean(0.5 * (Xd @ w_opt - y) ** 2))
+    fit = least_squares(data, use_bias=False)  # of the float32 values training sees
     return Problem(
         name="quadratic",
         data=data,
         make_net=functools.partial(MLP, d, (), 1, use_bias=False),
         make_loss=mx.gluon.loss.L2Loss,
         init_params=_glorot,
-        optimum={"dense0_weight": w_opt[None, :]},
-        optimal_loss=best,
+        optimum={"dense0_weight": fit.weight},
+        optimal_loss=fit.optimal_loss,
         output_size=1,
         settings={
             "batch_size": n,
             "period": n,
-            "learning_rate": lr,
-            "momentum": min(mom, 0.999),
-            "epochs": max(100, math.ceil(20 * math.sqrt(kappa))),
+            "learning_rate": polyak.learning_rate,
+            "momentum": min(polyak.momentum, 0.999),
+            "epochs": max(100, math.ceil(20 * math.sqrt(lam.max() / lam.min()))),
         },
         description=desc,
     )
@@ -339,8 +311,8 @@ def _function_problem(
             raise ValueError(f"start must be two finite numbers (x, y), got {start!r}")
         point = (float(arr[0]), float(arr[1]))
     data = ArrayData(
-        mx.nd.zeros((rows, 1), dtype="float32"),
-        mx.nd.zeros((rows,), dtype="float32"),
+        np.zeros((rows, 1), dtype=np.float32),
+        np.zeros((rows,), dtype=np.float32),
         description={"generator": "dummy", "n_samples": rows},
     )
     optimum = None if proto.minimum is None else {"xy": np.asarray(proto.minimum, dtype=np.float64)}
@@ -592,7 +564,7 @@ _REGISTRY: MappingProxyType[str, Callable[..., Problem]] = MappingProxyType(
 )
 
 #: Problems that read scikit-learn's bundled data (they need ``momentumlab[datasets]``).
-NEEDS_SKLEARN = ("breast-cancer", "diabetes", "digits-mlp")
+_NEEDS_SKLEARN = ("breast-cancer", "diabetes", "digits-mlp")
 
 
 def names() -> tuple[str, ...]:
@@ -633,4 +605,4 @@ def make(name: str, **kwargs: Any) -> Problem:
     return factory(**kwargs)
 
 
-__all__ = ["NEEDS_SKLEARN", "make", "names"]
+__all__ = ["make", "names"]

@@ -14,6 +14,7 @@ from momentumlab._src.checks import check_bool, check_choice, check_int, check_t
 from momentumlab._src.types import Array
 from momentumlab.data import ArrayData, LinearData
 from momentumlab.models import LinearRegressor
+from momentumlab.theory import least_squares
 
 #: Held-out metrics the runner computes on the device at every record:
 #: ``"loss"`` (the problem's loss on the held-out split), ``"accuracy"`` (argmax of the
@@ -113,30 +114,6 @@ class Problem:
         )
 
 
-def least_squares(data: ArrayData) -> tuple[Array, Array, float]:
-    r"""The closed-form least-squares fit of ``y ≈ X Wᵀ + b`` in float64.
-
-    Returns ``(W, b, loss)`` with ``W`` of shape ``(n_outputs, n_features)``, ``b`` of shape
-    ``(n_outputs,)`` and the optimal mean ``L2Loss``, :math:`\tfrac{1}{2n}\lVert y - XW^\top - b\rVert^2`
-    per output (summed over outputs, as Gluon's ``L2Loss`` averages over them).
-
-    Example:
-        >>> import momentumlab as ml
-        >>> W, b, loss = ml.problems.least_squares(ml.data.make_linear_regression(noise=0.0, seed=0))
-        >>> W.round(4).tolist(), b.round(4).tolist(), loss < 1e-10
-        ([[2.0, -3.4]], [4.2], True)
-    """
-    check_type("data", data, ArrayData, "a momentumlab.data.ArrayData")
-    X, y = (a.astype(np.float64) for a in data.numpy())
-    Y = y[:, None] if y.ndim == 1 else y
-    A = np.hstack([X, np.ones((X.shape[0], 1))])
-    coef, *_ = np.linalg.lstsq(A, Y, rcond=None)
-    W, b = coef[:-1].T, coef[-1]
-    resid = Y - A @ coef
-    loss = float(np.mean(0.5 * np.mean(resid**2, axis=1)))
-    return W, b, loss
-
-
 def linear_problem(
     data: LinearData, *, heldout: ArrayData | None = None, with_optimum: bool = True
 ) -> Problem:
@@ -144,7 +121,7 @@ def linear_problem(
 
     ``train(config, data)`` and ``train(config, linear_problem(data))`` run the same
     computation and give bit-identical results. The closed-form least-squares fit of the
-    training data (:func:`least_squares`) is recorded as the optimum.
+    training data (:func:`momentumlab.theory.least_squares`) is recorded as the optimum.
 
     Args:
         data: the training data.
@@ -166,8 +143,8 @@ def linear_problem(
     optimum: dict[str, Array] | None = None
     best: float | None = None
     if check_bool("with_optimum", with_optimum):
-        W, b, best = least_squares(data)
-        optimum = {"dense0_weight": W, "dense0_bias": b}
+        fit = least_squares(data)
+        optimum, best = {"dense0_weight": fit.weight, "dense0_bias": fit.bias}, fit.optimal_loss
     return Problem(
         name=name,
         data=data,

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from momentumlab._src.checks import check_int
+from momentumlab._src.checks import check_bool, check_int
 from momentumlab._src.types import Array
 
 
@@ -26,13 +26,13 @@ def _as_float_array(name: str, value: Any) -> Array:
     return np.asarray(value, dtype=np.float64)
 
 
-def _design(features: Any) -> Array:
+def _design(features: Any, *, use_bias: bool = True) -> Array:
     X = _as_float_array("features", features)
     if X.ndim != 2 or X.shape[0] < 1 or X.shape[1] < 1:
         raise ValueError(f"features must be 2-D (n_samples, n_features) with sizes >= 1, got shape {X.shape}")
     if not np.all(np.isfinite(X)):
         raise ValueError("features must be finite, got NaN/inf values")
-    return np.hstack([X, np.ones((X.shape[0], 1))])
+    return np.hstack([X, np.ones((X.shape[0], 1))]) if use_bias else X
 
 
 def hessian(features: Any, *, n_outputs: int = 1) -> Array:
@@ -64,9 +64,11 @@ def hessian(features: Any, *, n_outputs: int = 1) -> Array:
         array([[1., 0.],
                [0., 1.]])
     """
-    m = check_int("n_outputs", n_outputs, low=1)
-    A = _design(features)
-    H: Array = A.T @ A / (A.shape[0] * m)
+    return _hessian_of(_design(features), check_int("n_outputs", n_outputs, low=1))
+
+
+def _hessian_of(A: Array, n_outputs: int) -> Array:
+    H: Array = A.T @ A / (A.shape[0] * n_outputs)
     return 0.5 * (H + H.T)
 
 
@@ -76,14 +78,18 @@ class LeastSquares:
 
     Attributes:
         hessian: the ``(p, p)`` Hessian block :math:`H = A^\top A/(n m)`, ``p = n_features + 1``
-            (see :func:`hessian`).
+            (``p = n_features`` without a bias; see :func:`hessian`).
         eigenvalues: eigenvalues of ``hessian``, ascending.
         eigenvectors: matching orthonormal eigenvectors (columns).
         weight: least-squares optimum ``(n_outputs, n_features)``.
-        bias: least-squares optimum ``(n_outputs,)``.
+        bias: least-squares optimum ``(n_outputs,)`` (zeros when ``use_bias`` is false: the
+            model has no bias).
         optimal_loss: the smallest mean ``L2Loss`` any linear model reaches on the data.
-        design: ``A = [X, 1]`` in float64, ``(n_samples, p)``.
+        design: ``A = [X, 1]`` (``A = X`` without a bias) in float64, ``(n_samples, p)``.
         residuals: ``A θ* - y`` at the optimum, ``(n_samples, n_outputs)``.
+        rank: the rank of ``A``; below ``p`` the optimum is not unique and ``weight``/``bias``
+            are the minimum-norm one.
+        use_bias: whether the model has a bias (the last column of ``A`` is ones).
 
     Example:
         >>> import numpy as np, momentumlab as ml
@@ -101,6 +107,8 @@ class LeastSquares:
     optimal_loss: float
     design: Array
     residuals: Array
+    rank: int
+    use_bias: bool = True
 
     @property
     def n_samples(self) -> int:
@@ -110,7 +118,7 @@ class LeastSquares:
     @property
     def n_features(self) -> int:
         """Number of input features (the Hessian has one more row, for the bias)."""
-        return int(self.design.shape[1] - 1)
+        return int(self.design.shape[1] - (1 if self.use_bias else 0))
 
     @property
     def n_outputs(self) -> int:
@@ -138,11 +146,18 @@ class LeastSquares:
         """Mean squared residual at the optimum, σ² = 2 m L* (an estimate of the noise variance)."""
         return float(np.mean(self.residuals**2))
 
-    def loss(self, weight: Any, bias: Any) -> float:
+    def loss(self, weight: Any, bias: Any = None) -> float:
         r"""The mean ``L2Loss`` at ``(weight, bias)``, in float64.
 
         Uses :math:`L(\theta) = L^* + \tfrac12 \sum_k (\theta_k-\theta_k^*)^\top H
         (\theta_k-\theta_k^*)`.
+
+        Args:
+            weight: ``(n_outputs, n_features)`` weights (anything NumPy reshapes to that).
+            bias: ``(n_outputs,)`` biases; required with a bias, ``None`` (or zeros) without.
+
+        Raises:
+            ValueError: for a missing bias, or a non-zero one when ``use_bias`` is false.
 
         Example:
             >>> import numpy as np, momentumlab as ml
@@ -152,8 +167,17 @@ class LeastSquares:
             0.8333333333
         """
         w = np.asarray(weight, dtype=np.float64).reshape(self.weight.shape)
-        b = np.asarray(bias, dtype=np.float64).reshape(self.bias.shape)
-        e = np.hstack([w - self.weight, (b - self.bias)[:, None]])
+        if bias is None:
+            if self.use_bias:
+                raise ValueError("bias must be given for a fit with a bias (use_bias=True), got None")
+            b = self.bias
+        else:
+            b = np.asarray(bias, dtype=np.float64).reshape(self.bias.shape)
+            if not self.use_bias and np.any(b != 0.0):
+                raise ValueError(
+                    f"bias must be None or zeros without a bias (use_bias=False), got {b.tolist()}"
+                )
+        e = np.hstack([w - self.weight, (b - self.bias)[:, None]]) if self.use_bias else w - self.weight
         return float(self.optimal_loss + 0.5 * np.einsum("kp,pq,kq->", e, self.hessian, e))
 
 
@@ -170,16 +194,20 @@ def _features_labels(data: Any) -> tuple[Any, Any]:
     )
 
 
-def least_squares(data: Any) -> LeastSquares:
+def least_squares(data: Any, *, use_bias: bool = True) -> LeastSquares:
     r"""The closed-form optimum, optimal loss and Hessian spectrum of a regression data set.
 
     Solves :math:`\min_\theta \frac{1}{nm}\sum \tfrac12 (a_i^\top\theta_k - y_{ik})^2` by
-    least squares on :math:`A = [X, 1]` in float64, from the data exactly as training sees it
-    (the float32 values of a :class:`momentumlab.data.LinearData`).
+    least squares on :math:`A = [X, 1]` (or :math:`A = X` for a model without bias) in
+    float64, from the data exactly as training sees it (the float32 values of a
+    :class:`momentumlab.data.LinearData`). This is the library's one least-squares solver:
+    problems, figures and examples take their optimum, optimal loss and spectrum from it.
 
     Args:
         data: a :class:`momentumlab.data.LinearData` (anything with ``.numpy() -> (X, y)``),
             or a ``(features, labels)`` tuple of arrays.
+        use_bias: fit ``y ≈ X wᵀ + b`` (the default, a :class:`~momentumlab.models.LinearRegressor`)
+            or ``y ≈ X wᵀ`` (a net without bias).
 
     Returns:
         A :class:`LeastSquares`.
@@ -193,9 +221,14 @@ def least_squares(data: Any) -> LeastSquares:
         >>> data = ml.data.make_conditioned_regression(300, 2, condition_number=50.0, seed=0)
         >>> round(ml.theory.least_squares(data).condition_number, 6)
         50.0
+        >>> import numpy as np
+        >>> X = np.array([[1.0], [2.0]])
+        >>> ml.theory.least_squares((X, 2 * X[:, 0]), use_bias=False).weight.round(12).tolist()
+        [[2.0]]
     """
+    fit_bias = check_bool("use_bias", use_bias)
     features, labels = _features_labels(data)
-    A = _design(features)
+    A = _design(features, use_bias=fit_bias)
     y = _as_float_array("labels", labels)
     if y.ndim == 1:
         y = y[:, None]
@@ -207,20 +240,21 @@ def least_squares(data: Any) -> LeastSquares:
     if not np.all(np.isfinite(y)):
         raise ValueError("labels must be finite, got NaN/inf values")
     m = y.shape[1]
-    theta, *_ = np.linalg.lstsq(A, y, rcond=None)  # (p, m)
+    theta, _, rank, _ = np.linalg.lstsq(A, y, rcond=None)  # (p, m)
     residuals = A @ theta - y
-    H = A.T @ A / (A.shape[0] * m)
-    H = 0.5 * (H + H.T)
+    H = _hessian_of(A, m)
     evals, evecs = np.linalg.eigh(H)
     return LeastSquares(
         hessian=H,
         eigenvalues=evals,
         eigenvectors=evecs,
-        weight=theta[:-1].T.copy(),
-        bias=theta[-1].copy(),
+        weight=(theta[:-1] if fit_bias else theta).T.copy(),
+        bias=theta[-1].copy() if fit_bias else np.zeros(m),
         optimal_loss=float(0.5 * np.mean(residuals**2)),
         design=A,
         residuals=residuals,
+        rank=int(rank),
+        use_bias=fit_bias,
     )
 
 

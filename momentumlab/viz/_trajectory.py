@@ -10,6 +10,7 @@ import numpy as np
 
 from momentumlab._src.checks import check_float, check_int, check_type
 from momentumlab._src.types import Array
+from momentumlab.theory import least_squares
 from momentumlab.viz._common import DIVERGED_COLOR, auto_labels, axes, check_labels, masked
 
 if TYPE_CHECKING:
@@ -120,21 +121,16 @@ def linear_regression_surface(
     i, j = (check_int("features[k]", f, low=0, high=data.n_features - 1) for f in features)
     if i == j:
         raise ValueError(f"features must name two different features, got {features!r}")
-    X32, y32 = data.numpy()
-    X = X32.astype(np.float64)
-    y = y32.astype(np.float64).reshape(-1)
-    n = X.shape[0]
+    X, y = data.numpy()
     if bias is None:
-        A = np.hstack([X, np.ones((n, 1))])
+        fit = least_squares((X, y))
     else:
-        A = X
-        y = y - check_float("bias", bias)
-    sol, _, rank, _ = np.linalg.lstsq(A, y, rcond=None)
-    if rank < A.shape[1]:
-        raise ValueError(f"data must give a full-rank least-squares problem, got rank {rank} < {A.shape[1]}")
-    resid = A @ sol - y
-    H = X[:, [i, j]].T @ X[:, [i, j]] / n
-    return QuadraticSurface(H, sol[[i, j]], offset=float(0.5 * np.mean(resid**2)))
+        fit = least_squares((X, y.astype(np.float64) - check_float("bias", bias)), use_bias=False)
+    p = fit.design.shape[1]
+    if fit.rank < p:
+        raise ValueError(f"data must give a full-rank least-squares problem, got rank {fit.rank} < {p}")
+    H = fit.hessian[np.ix_([i, j], [i, j])]
+    return QuadraticSurface(H, fit.weight[0, [i, j]], offset=fit.optimal_loss)
 
 
 def _path_of(run: Any, param: str | None, index: int) -> tuple[Array, str | None, bool]:
