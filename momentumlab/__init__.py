@@ -16,8 +16,8 @@ import logging as _logging
 import typing as _typing
 
 from momentumlab._src.types import ScalarOrSchedule as ScalarOrSchedule
-from momentumlab.optim._schedules import Schedule as Schedule
 from momentumlab._src.types import Seed as Seed
+from momentumlab.optim._schedules import Schedule as Schedule
 
 if _typing.TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and IDEs
     from momentumlab import data as data
