@@ -59,7 +59,8 @@ def test_rendered_page_has_autosummary_and_reexport_links(api: Any) -> None:
     top = api.render(pages[0])
     assert ".. autosummary::" in top
     assert ".. autoclass:: momentumlab.RunConfig" in top
-    assert ".. py:data:: Schedule" in top
+    assert ".. py:data:: ScalarOrSchedule" in top  # a type alias
+    assert ":py:class:`momentumlab.optim.Schedule`" in top or ".. autoclass:: momentumlab.Schedule" in top
 
 
 def test_undocumented_names_are_reported(api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
