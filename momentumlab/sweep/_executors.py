@@ -253,6 +253,7 @@ class PoolExecutor(Executor):
                         finally:
                             note_started()
                         suspects.pop(0)
+                        running.discard(ident)
                         futile = 0
                         yield from _with_attempts(outs, started)
                 if broken is None:  # then the rest, in parallel
