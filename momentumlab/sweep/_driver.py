@@ -277,9 +277,15 @@ def run_sweep(
                     yield ours
 
         def run(chunks: list[list[Task]], defer: bool) -> None:
-            for outcome in ex.execute(claimed(chunks, defer), spec, built):
-                if outcome.key in waiting:
-                    write(outcome)
+            outcomes = ex.execute(claimed(chunks, defer), spec, built)
+            try:
+                for outcome in outcomes:
+                    if outcome.key in waiting:
+                        write(outcome)
+            finally:  # stop the executor's workers now, not when the generator is collected
+                close = getattr(outcomes, "close", None)
+                if close is not None:
+                    close()
 
         if progress is not None:
             progress(SweepProgress(completed=0, total=len(todo), key="", status="", final_loss=math.nan))
