@@ -276,6 +276,29 @@ def test_dask_cluster_without_workers_raises_within_worker_timeout(tmp_path: Pat
         assert store.claim(["k"], "x", 1.0) == ["k"]  # the aborted driver released its claims
 
 
+def test_dask_cluster_that_loses_all_workers_mid_sweep_raises(tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    points = ml.sweep.grid(TINY, {"learning_rate": [0.01 * (i + 1) for i in range(20)]})
+    with (
+        deadline(60),
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address="127.0.0.1:0"
+        ) as cluster,
+        distributed.Client(cluster, set_as_default=False) as client,
+        ml.sweep.DaskExecutor(client, worker_timeout=1.0) as ex,
+    ):
+
+        def lose_workers(p: ml.sweep.SweepProgress) -> None:
+            if p.completed == 1:
+                cluster.scale(0)
+
+        with pytest.raises(TimeoutError, match=r"no workers for more than worker_timeout=1 s"):
+            ml.sweep.run_sweep(
+                points, TINY_DATA, tmp_path / "s.sqlite", executor=ex, chunk_size=1, progress=lose_workers
+            )
+    assert 1 <= row_count(tmp_path / "s.sqlite") < 20
+
+
 # ----------------------------------------------------------------- workers die with the driver
 
 
