@@ -276,6 +276,7 @@ def test_dask_cluster_without_workers_raises_within_worker_timeout(tmp_path: Pat
         assert store.claim(["k"], "x", 1.0) == ["k"]  # the aborted driver released its claims
 
 
+@pytest.mark.slow  # ~2 s alone, but the in-process cluster's teardown after scale(0) sometimes stalls ~60 s
 def test_dask_cluster_that_loses_all_workers_mid_sweep_raises(tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
     points = ml.sweep.grid(TINY, {"learning_rate": [0.01 * (i + 1) for i in range(20)]})
