@@ -12,6 +12,7 @@ import argparse
 import logging
 import math
 import os
+import shlex
 import sys
 import tomllib
 from collections.abc import Callable, Sequence
@@ -179,8 +180,32 @@ def _executor(args: argparse.Namespace) -> ml.sweep.Executor:
     return ml.sweep.InProcessExecutor()
 
 
+def _resume_command(args: argparse.Namespace) -> str:
+    """The command line that runs this sweep again (and so resumes it)."""
+    words = ["momentumlab", "sweep", args.spec, "--store", args.store]
+    if args.workers is not None:
+        words += ["--workers", str(args.workers)]
+    if args.scheduler is not None:
+        words += ["--scheduler", args.scheduler]
+        if args.connect_timeout != 30.0:
+            words += ["--connect-timeout", repr(args.connect_timeout)]
+    if args.chunk_size is not None:
+        words += ["--chunk-size", str(args.chunk_size)]
+    words += ["--keep-failed"] * args.keep_failed + ["--no-progress"] * args.no_progress
+    return shlex.join(words)
+
+
+def _stored(spec: ml.sweep.SweepSpec, path: str) -> tuple[int, int]:
+    """``(stored, runs)``: how many of the sweep's runs have a row in the store at ``path``."""
+    keys = {t.key for t in ml.sweep.prepare(spec.points, spec.data)[2]}
+    if not os.path.exists(path):
+        return 0, len(keys)
+    with ml.sweep.Store(path) as store:
+        return len(keys & set(store.statuses())), len(keys)
+
+
 def cmd_sweep(args: argparse.Namespace, out: TextIO) -> int:
-    """Run a TOML sweep spec into a store, resumably."""
+    """Run a TOML sweep spec into a store, resumably; Ctrl-C stops it with status 130."""
     doc = _load_toml(args.spec)
     try:
         spec = ml.sweep.SweepSpec.from_mapping(doc)
@@ -190,24 +215,34 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO) -> int:
         raise CliError(f"--workers must be an integer >= 1, got {args.workers}")
     logging.getLogger("momentumlab").setLevel(logging.ERROR)  # divergence is in the store
     bar = _Bar(sys.stderr, enabled=not args.no_progress)
-    with _executor(args) as executor:
-        try:
-            summary = ml.sweep.run_sweep(
-                spec.points,
-                spec.data,
-                args.store,
-                executor=executor,
-                chunk_size=args.chunk_size,
-                retry_failed=not args.keep_failed,
-                progress=bar,
-            )
-        except (TypeError, ValueError) as err:
-            raise CliError(f"{args.spec}: {err}") from err
-        finally:
-            bar.close()
+    try:
+        with _executor(args) as executor:
+            try:
+                summary = ml.sweep.run_sweep(
+                    spec.points,
+                    spec.data,
+                    args.store,
+                    executor=executor,
+                    chunk_size=args.chunk_size,
+                    retry_failed=not args.keep_failed,
+                    progress=bar,
+                )
+            except (TypeError, ValueError) as err:
+                raise CliError(f"{args.spec}: {err}") from err
+            finally:
+                bar.close()
+    except KeyboardInterrupt:
+        stored, runs = _stored(spec, args.store)
+        print(
+            f"momentumlab sweep: interrupted; {stored} of {runs} runs stored in {args.store}; "
+            f"resume with: {_resume_command(args)}",
+            file=sys.stderr,
+        )
+        return 130
+    elsewhere = f", {summary.n_elsewhere} by another driver" if summary.n_elsewhere else ""
     print(
         f"{summary.n_points} points, {summary.n_runs} runs: {summary.n_skipped} already in the store, "
-        f"{summary.n_done} done, {summary.n_diverged} diverged, {summary.n_failed} failed "
+        f"{summary.n_done} done, {summary.n_diverged} diverged, {summary.n_failed} failed{elsewhere} "
         f"({summary.wall_time:.1f} s, {summary.executor}) -> {args.store}",
         file=out,
     )

@@ -163,3 +163,14 @@ class deadline:  # noqa: N801 - used like a function in ``with``
     def __exit__(self, *exc: object) -> None:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, self._old)
+
+
+class PoisonRate:
+    """A learning-rate schedule whose first call ends the calling process (``os._exit``).
+
+    A run configured with it kills the worker that runs it, like a segfault inside a run;
+    used to check that a lost worker is charged only to the run it was running.
+    """
+
+    def __call__(self, step: int) -> float:
+        os._exit(17)

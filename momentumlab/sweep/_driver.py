@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import os
+import sqlite3
+import threading
 import time
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from momentumlab._src.checks import check_bool, check_int, check_type
+from momentumlab._src.checks import check_bool, check_float, check_int, check_type
 from momentumlab.problems import Problem
 from momentumlab.runner import RunConfig, can_train_many
 from momentumlab.sweep._data import as_spec
@@ -17,7 +21,9 @@ from momentumlab.sweep._executors import Executor, InProcessExecutor
 from momentumlab.sweep._keys import canonical_config, run_key
 from momentumlab.sweep._space import Point
 from momentumlab.sweep._store import Store
-from momentumlab.sweep._worker import DIVERGED, DONE, FAILED, Outcome, Task, failed
+from momentumlab.sweep._worker import DIVERGED, DONE, FAILED, Outcome, Task, failed, worker_name
+
+logger = logging.getLogger("momentumlab.sweep")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,6 +56,7 @@ class SweepSummary:
         n_done, n_diverged, n_failed: outcomes of the runs done by this call.
         wall_time: seconds spent in ``run_sweep``.
         executor: the executor's name.
+        n_elsewhere: runs another driver sharing the store did while this call ran.
     """
 
     keys: tuple[str, ...]
@@ -60,6 +67,7 @@ class SweepSummary:
     n_failed: int
     wall_time: float
     executor: str
+    n_elsewhere: int = 0
 
     @property
     def n_points(self) -> int:
@@ -118,6 +126,32 @@ def _chunks(todo: list[Task], size: int | None, data: Any) -> list[list[Task]]:
     return out
 
 
+class _Heartbeat:
+    """Renews a driver's claims every ``ttl / 4`` seconds from a thread with its own connection."""
+
+    def __init__(self, path: str, owner: str, ttl: float) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(path, owner, ttl), daemon=True, name="momentumlab-heartbeat"
+        )
+        self._thread.start()
+
+    def _run(self, path: str, owner: str, ttl: float) -> None:
+        store = Store(path)
+        try:
+            while not self._stop.wait(ttl / 4):
+                try:
+                    store.renew(owner, ttl)
+                except sqlite3.Error as err:  # a busy file: the next beat tries again
+                    logger.warning("could not renew the sweep's claims: %s", err)
+        finally:
+            store.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def run_sweep(
     points: Sequence[Point | RunConfig],
     data: Any,
@@ -127,6 +161,7 @@ def run_sweep(
     chunk_size: int | None = None,
     retry_failed: bool = True,
     progress: Callable[[SweepProgress], None] | None = None,
+    claim_ttl: float = 60.0,
 ) -> SweepSummary:
     """Run every point not yet finished in ``store`` and store one row per run.
 
@@ -136,6 +171,14 @@ def run_sweep(
     ``retry_failed=False``. Outcomes are written as they arrive, each row in one
     transaction, by this function only (executors never touch the store). A run that
     diverges or raises is recorded and the sweep goes on.
+
+    Several drivers may share one store (on one machine, or a file system with working
+    locks): each claims a chunk's runs in the store just before its executor takes the
+    chunk, renews its claims every ``claim_ttl / 4`` seconds while it works and releases
+    them at the end, so no run is started by two drivers. Runs claimed by another driver are
+    waited for; the claims of a driver that died expire after ``claim_ttl`` seconds and the
+    runs are then done here. (With ``retry_failed``, a run that fails again under one
+    driver may be retried by another.)
 
     Args:
         points: :class:`Point` objects (from :func:`grid`, :func:`random_search`) or configs.
@@ -151,6 +194,7 @@ def run_sweep(
         retry_failed: run points whose stored status is ``failed`` again.
         progress: called with a :class:`SweepProgress` once before the first run (with
             ``completed=0`` and empty ``key``/``status``) and after every stored row.
+        claim_ttl: seconds a claim of this driver outlives its last renewal, > 0.
 
     Returns:
         A :class:`SweepSummary`.
@@ -169,6 +213,7 @@ def run_sweep(
     start = time.perf_counter()
     size = None if chunk_size is None else check_int("chunk_size", chunk_size, low=1)
     retry = check_bool("retry_failed", retry_failed)
+    ttl = check_float("claim_ttl", claim_ttl, low=0.0, low_open=True)
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be callable or None, got {progress!r}")
     if executor is not None:
@@ -183,15 +228,19 @@ def run_sweep(
     own_store = not isinstance(store, Store)
     st = Store(store) if not isinstance(store, Store) else store
     counts = {DONE: 0, DIVERGED: 0, FAILED: 0}
+    owner = f"{worker_name()}:{uuid.uuid4().hex[:8]}"
+    mine: set[str] = set()  # keys this call claimed
+    elsewhere: set[str] = set()  # keys another driver finished meanwhile
+    heartbeat: _Heartbeat | None = None
     try:
         statuses = st.statuses()
         finished = {k for k in unique if statuses.get(k) in (DONE, DIVERGED)}
         if not retry:
             finished |= {k for k in unique if statuses.get(k) == FAILED}
         todo = [t for k, t in unique.items() if k not in finished]
-        chunks = _chunks(todo, size, built)
         ex = executor if executor is not None else InProcessExecutor()
         waiting = {t.key for t in todo}
+        deferred: list[Task] = []  # claimed by another driver when we came to them
 
         def write(outcome: Outcome) -> None:
             st.put(outcome, config=canon[outcome.key], data=description)
@@ -208,17 +257,66 @@ def run_sweep(
                     )
                 )
 
+        def stored_elsewhere(keys: set[str]) -> set[str]:
+            now = st.statuses()
+            return {k for k in keys if k in now and (not retry or now[k] != FAILED)}
+
+        def claimed(chunks: list[list[Task]], defer: bool) -> Iterator[list[Task]]:
+            for chunk in chunks:
+                got = set(st.claim([t.key for t in chunk], owner, ttl, retry_failed=retry))
+                mine.update(got)
+                rest = {t.key for t in chunk} - got
+                if rest:
+                    done_there = stored_elsewhere(rest)
+                    elsewhere.update(done_there)
+                    waiting.difference_update(done_there)
+                    if defer:
+                        deferred.extend(t for t in chunk if t.key in rest - done_there)
+                ours = [t for t in chunk if t.key in got]
+                if ours:
+                    yield ours
+
+        def run(chunks: list[list[Task]], defer: bool) -> None:
+            outcomes = ex.execute(claimed(chunks, defer), spec, built)
+            try:
+                for outcome in outcomes:
+                    if outcome.key in waiting:
+                        write(outcome)
+            finally:  # stop the executor's workers now, not when the generator is collected
+                close = getattr(outcomes, "close", None)
+                if close is not None:
+                    close()
+
         if progress is not None:
             progress(SweepProgress(completed=0, total=len(todo), key="", status="", final_loss=math.nan))
-        if chunks:
-            for outcome in ex.execute(chunks, spec, built):
-                if outcome.key in waiting:
-                    write(outcome)
-        for key in sorted(waiting):  # an executor that lost a run without saying why
+        if todo:
+            heartbeat = _Heartbeat(st.path, owner, ttl)
+            run(_chunks(todo, size, built), defer=True)
+            poll = min(1.0, ttl / 10)
+            while deferred:  # runs another driver holds: wait until stored or its claim expires
+                keys = {t.key for t in deferred}
+                done_there = stored_elsewhere(keys)
+                elsewhere.update(done_there)
+                waiting.difference_update(done_there)
+                left = [t for t in deferred if t.key in keys - done_there]
+                deferred.clear()
+                claimable = set(st.claim([t.key for t in left], owner, ttl, retry_failed=retry))
+                deferred.extend(t for t in left if t.key not in claimable)
+                if claimable:  # ours now; run() claims them again chunk by chunk (extends them)
+                    run(_chunks([t for t in left if t.key in claimable], size, built), defer=True)
+                elif deferred:
+                    time.sleep(poll)
+        for key in sorted(waiting & mine):  # an executor that lost a run without saying why
             write(failed(key, f"executor {ex.name} returned no outcome for this run"))
     finally:
-        if own_store:
-            st.close()
+        try:
+            if heartbeat is not None:
+                heartbeat.stop()
+            if mine:
+                st.release(sorted(mine), owner)
+        finally:
+            if own_store:
+                st.close()
     return SweepSummary(
         keys=tuple(t.key for t in tasks),
         n_runs=len(unique),
@@ -228,4 +326,5 @@ def run_sweep(
         n_failed=counts[FAILED],
         wall_time=time.perf_counter() - start,
         executor=(executor.name if executor is not None else InProcessExecutor.name),
+        n_elsewhere=len(elsewhere),
     )

@@ -14,18 +14,19 @@ import json
 import math
 import os
 import sqlite3
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from momentumlab._src.checks import check_choice, check_int, check_type
+from momentumlab._src.checks import check_choice, check_float, check_int, check_type
 from momentumlab._src.types import Array
 from momentumlab.runner import RunConfig, RunResult
 from momentumlab.sweep._keys import canonical_json, config_from_canonical
 from momentumlab.sweep._space import field_value
-from momentumlab.sweep._worker import DIVERGED, DONE, STATUSES, Outcome
+from momentumlab.sweep._worker import DIVERGED, DONE, FAILED, STATUSES, Outcome
 
 SCHEMA_VERSION = 1
 
@@ -53,6 +54,17 @@ CREATE TABLE IF NOT EXISTS runs (
     finished_at REAL,
     worker TEXT NOT NULL,
     attempts INTEGER NOT NULL
+)
+"""
+
+#: Claims on runs, so that drivers sharing a store never start the same run twice. A claim
+#: lives until ``expires_at`` (Unix time); its driver renews it while it runs. Created on
+#: first use by the claim methods, so stores of any age gain it without a schema change.
+_CLAIMS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS claims (
+    key TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    expires_at REAL NOT NULL
 )
 """
 
@@ -419,6 +431,86 @@ class Store:
         rows = self.rows()
         table = [row.scalars() | {"losses": row.losses, "record_epochs": row.record_epochs} for row in rows]
         return pd.DataFrame(table)
+
+    def claim(self, keys: Sequence[str], owner: str, ttl: float, *, retry_failed: bool = False) -> list[str]:
+        """Claim the runs of ``keys`` for ``owner`` for ``ttl`` seconds, atomically.
+
+        A key is claimed when it has no stored row (or a ``failed`` one, with
+        ``retry_failed``) and no live claim of another owner; ``owner``'s own claims are
+        extended. Expired claims (of a driver that died) are dropped first. Drivers sharing a
+        store claim a run before starting it, so no run is started twice.
+
+        Args:
+            keys: run keys.
+            owner: who claims, unique per driver (e.g. ``host:pid:random``).
+            ttl: seconds until the claims expire unless renewed, > 0.
+            retry_failed: also claim keys whose stored row is ``failed``.
+
+        Returns:
+            The keys claimed, in the order given.
+
+        Example:
+            >>> import os, tempfile, momentumlab as ml
+            >>> with ml.sweep.Store(os.path.join(tempfile.mkdtemp(), "s.sqlite")) as store:
+            ...     store.claim(["a1", "b2"], "me", 60.0), store.claim(["a1", "c3"], "you", 60.0)
+            (['a1', 'b2'], ['c3'])
+        """
+        check_type("owner", owner, str, "a str")
+        seconds = check_float("ttl", ttl, low=0.0, low_open=True)
+        now = time.time()
+        got: list[str] = []
+        with self._transaction():
+            self._conn.execute(_CLAIMS_SCHEMA)
+            self._conn.execute("DELETE FROM claims WHERE expires_at <= ?", (now,))
+            for key in keys:
+                check_type("keys[]", key, str, "a str")
+                row = self._conn.execute("SELECT status FROM runs WHERE key = ?", (key,)).fetchone()
+                if row is not None and not (retry_failed and row[0] == FAILED):
+                    continue
+                held = self._conn.execute("SELECT owner FROM claims WHERE key = ?", (key,)).fetchone()
+                if held is not None and held[0] != owner:
+                    continue
+                self._conn.execute(
+                    "INSERT OR REPLACE INTO claims VALUES (?, ?, ?)", (key, owner, now + seconds)
+                )
+                got.append(key)
+        return got
+
+    def renew(self, owner: str, ttl: float) -> None:
+        """Extend every live claim of ``owner`` to ``ttl`` seconds from now (a heartbeat).
+
+        Example:
+            >>> import os, tempfile, momentumlab as ml
+            >>> with ml.sweep.Store(os.path.join(tempfile.mkdtemp(), "s.sqlite")) as store:
+            ...     store.renew("me", 60.0)
+        """
+        check_type("owner", owner, str, "a str")
+        seconds = check_float("ttl", ttl, low=0.0, low_open=True)
+        now = time.time()
+        with self._transaction():
+            self._conn.execute(_CLAIMS_SCHEMA)
+            self._conn.execute(
+                "UPDATE claims SET expires_at = ? WHERE owner = ? AND expires_at > ?",
+                (now + seconds, owner, now),
+            )
+
+    def release(self, keys: Sequence[str], owner: str) -> None:
+        """Drop ``owner``'s claims on ``keys`` (other owners' claims are left alone).
+
+        Example:
+            >>> import os, tempfile, momentumlab as ml
+            >>> with ml.sweep.Store(os.path.join(tempfile.mkdtemp(), "s.sqlite")) as store:
+            ...     _ = store.claim(["a1"], "me", 60.0)
+            ...     store.release(["a1"], "me")
+            ...     store.claim(["a1"], "you", 60.0)
+            ['a1']
+        """
+        check_type("owner", owner, str, "a str")
+        with self._transaction():
+            self._conn.execute(_CLAIMS_SCHEMA)
+            self._conn.executemany(
+                "DELETE FROM claims WHERE key = ? AND owner = ?", [(k, owner) for k in keys]
+            )
 
 
 class _Transaction:
