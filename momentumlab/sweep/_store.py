@@ -154,7 +154,7 @@ def _from_npz(blob: bytes) -> dict[str, Array]:
             if not info.filename.endswith(".npy"):
                 raise ValueError(f"npz member must end with '.npy', got {info.filename!r}")
             with zf.open(info) as fh:
-                out[info.filename[:-4]] = _readonly(np.lib.format.read_array(fh, allow_pickle=False))
+                out[info.filename[:-4]] = _readonly(np.lib.format.read_array(fh, allow_pickle=False))  # type: ignore[no-untyped-call]
     return out
 
 
