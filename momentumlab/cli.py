@@ -330,8 +330,8 @@ def heatmap_grid(
             f"heatmap, got rows that also differ in {other} (choose with --where FIELD=VALUE)"
         )
     cells: dict[tuple[Any, Any], list[float]] = {}
-    for r in rows:
-        vals = cells.setdefault((r.value(field_x), r.value(field_y)), [])
+    for r, flat in zip(rows, flats, strict=True):
+        vals = cells.setdefault((flat.get(field_x), flat.get(field_y)), [])
         if r.status == "done" and math.isfinite(r.final_loss):
             vals.append(r.final_loss)
     xs = sorted({k[0] for k in cells}, key=_order)
@@ -478,7 +478,7 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
                 one = store.one_description(data)
                 rows = [
                     r for r in store.iter_summaries(data=one)
-                    if all(r.value(f) == v for f, v in where.items())
+                    if all(r.fields().get(f) == v for f, v in where.items())
                 ]  # fmt: skip
                 if not rows:
                     raise ValueError(f"--where {where} selects no run")

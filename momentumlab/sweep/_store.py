@@ -20,8 +20,10 @@ opens the file with SQLite's ``mode=ro``: it writes nothing.
 
 from __future__ import annotations
 
+import ast
 import csv
 import dataclasses
+import functools
 import io
 import json
 import logging
@@ -131,7 +133,27 @@ def _npy(name: str, a: Array) -> bytes:
 
 
 def _from_npy(blob: bytes) -> Array:
-    a: Array = np.load(io.BytesIO(blob), allow_pickle=False)
+    """The array of an ``.npy`` blob, read in place (read-only, no copy, never unpickled).
+
+    The header is read with ``ast.literal_eval``: NumPy's own reader tokenizes it, which
+    costs more than the data for the arrays of a run.
+    """
+    if not isinstance(blob, bytes) or blob[:6] != b"\x93NUMPY" or len(blob) < 10:
+        raise ValueError("blob must be an .npy file, got other bytes")
+    size = 2 if blob[6] == 1 else 4
+    start = 8 + size
+    header = ast.literal_eval(blob[start : start + int.from_bytes(blob[8:start], "little")].decode("latin1"))
+    if not isinstance(header, dict) or set(header) != {"descr", "fortran_order", "shape"}:
+        raise ValueError(f"blob must have an .npy header, got {header!r}")
+    dtype = np.lib.format.descr_to_dtype(header["descr"])
+    if dtype.hasobject:
+        raise ValueError("blob must hold a numeric array, got dtype object")
+    shape = tuple(int(n) for n in header["shape"])
+    offset = start + int.from_bytes(blob[8:start], "little")
+    a = np.frombuffer(blob, dtype=dtype, count=math.prod(shape), offset=offset)
+    a = a.reshape(shape[::-1]).T if header["fortran_order"] else a.reshape(shape)
+    if offset + a.nbytes != len(blob):
+        raise ValueError(f"blob must hold {offset + a.nbytes} bytes for its header, got {len(blob)}")
     return _readonly(a)
 
 
@@ -153,8 +175,7 @@ def _from_npz(blob: bytes) -> dict[str, Array]:
         for info in zf.infolist():
             if not info.filename.endswith(".npy"):
                 raise ValueError(f"npz member must end with '.npy', got {info.filename!r}")
-            with zf.open(info) as fh:
-                out[info.filename[:-4]] = _readonly(np.lib.format.read_array(fh, allow_pickle=False))  # type: ignore[no-untyped-call]
+            out[info.filename[:-4]] = _from_npy(zf.read(info))
     return out
 
 
@@ -246,8 +267,8 @@ class Summary:
         key: the run key (see :func:`run_key`).
         status: ``"done"``, ``"diverged"`` or ``"failed"``.
         error: the error text of a failed run, else ``None``.
-        config: the run's :class:`~momentumlab.RunConfig`.
-        config_json: its canonical form (as stored).
+        config_json: the run's config in its canonical form (as stored); :attr:`config`
+            builds the :class:`~momentumlab.RunConfig` from it on first use.
         data: the description of the data or problem it ran on.
         final_loss: the result's final loss (``nan`` for a failed run).
         metric: the last held-out metric (``nan`` when the problem has none).
@@ -262,7 +283,6 @@ class Summary:
     key: str
     status: str
     error: str | None
-    config: RunConfig
     config_json: dict[str, Any]
     data: dict[str, Any]
     final_loss: float
@@ -274,6 +294,11 @@ class Summary:
     started_at: float
     finished_at: float
     attempts: int
+
+    @functools.cached_property
+    def config(self) -> RunConfig:
+        """The run's :class:`~momentumlab.RunConfig` (built once, when first asked for)."""
+        return _config_from(self.config_json)
 
     def value(self, name: str) -> Any:
         """A config field by path, e.g. ``row.value("schedule.factor")``."""
@@ -323,7 +348,6 @@ def _summary(r: Sequence[Any]) -> Summary:
     check_choice("status", r[3], STATUSES)
     return Summary(
         key=r[0],
-        config=_config_from(cfg),
         config_json=cfg,
         data=data,
         status=r[3],
@@ -344,7 +368,11 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, np.ndarray):
-        return _json_safe(value.tolist())
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            cells = value.astype(object)
+            cells[~np.isfinite(value)] = None
+            return cells.tolist()
+        return value.tolist()  # finite: Python numbers, written by json's C encoder
     if isinstance(value, np.generic):
         return _json_safe(value.item())
     if isinstance(value, dict):
@@ -653,7 +681,7 @@ class Store:
             >>> import os, tempfile, momentumlab as ml
             >>> path = os.path.join(tempfile.mkdtemp(), "s.sqlite")
             >>> spec = ml.sweep.LinearRegressionSpec(n_samples=100)
-            >>> _ = ml.sweep.run_sweep([ml.RunConfig(epochs=1, batch_size=50)], spec, path)
+            >>> _ = ml.sweep.run_sweep([ml.RunConfig(epochs=1, batch_size=50, period=50)], spec, path)
             >>> with ml.sweep.Store(path) as store:
             ...     [(d["n_samples"], n) for d, n in store.descriptions()]
             [(100, 1)]
@@ -770,7 +798,10 @@ class Store:
         elif s.status != FAILED:
             raise ValueError(f"row of status {s.status!r} has no result")
         base = {f.name: getattr(s, f.name) for f in dataclasses.fields(Summary)}
-        return Row(**base, result=result)
+        row = Row(**base, result=result)
+        if result is not None:  # the config is built: keep it (the dataclass is frozen)
+            object.__setattr__(row, "config", result.config)
+        return row
 
     def iter_rows(
         self,
