@@ -9,8 +9,10 @@ and measures, in this process:
 * ``report --json`` (every row with its whole result, streamed row by row),
 * for comparison, ``Store.rows()`` (every row decoded into memory at once).
 
-Time is the median of ``--repeats`` runs without tracing; peak memory is the peak of Python
-allocations under ``tracemalloc`` in a separate run (tracing slows the code down).
+Time is the median of ``--repeats`` runs without tracing; "peak" is the peak of Python
+allocations under ``tracemalloc`` in a separate run (tracing slows the code down), and "RSS"
+the growth of the peak resident set size of a fresh process doing the case once (it counts
+SQLite's page cache and NumPy buffers, which ``tracemalloc`` does not see).
 
 Usage: ``python benchmarks/bench_store.py [--rows 5000] [--history 2000] [--store PATH]``
 """
@@ -22,7 +24,10 @@ import contextlib
 import dataclasses
 import io
 import os
+import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -93,12 +98,26 @@ def report(*args: str) -> Callable[[], None]:
     return run
 
 
+def rss_growth(script: str, path: str, case: str) -> float:
+    """MiB by which a fresh process's peak RSS grows while it runs ``case`` once."""
+    out = subprocess.run(
+        [sys.executable, script, "--store", path, "--case", case],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return float(out.stdout.split()[-1])
+
+
+def _maxrss() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=5000)
     parser.add_argument("--history", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--store", help="reuse (or create) this store file")
+    parser.add_argument("--case", help=argparse.SUPPRESS)  # one case in this process: RSS growth
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:
         path = args.store
@@ -124,10 +143,19 @@ def main() -> None:
                 store.rows()
 
         cases.append(("Store.rows() (all in memory)", all_rows))
-        print(f"{'what':<32}{'time (s)':>10}{'peak (MiB)':>12}")
+        if args.case is not None:
+            import matplotlib.figure  # noqa: F401 - imported by every report: not the case's cost
+
+            fn = dict(cases)[args.case]
+            before = _maxrss()
+            fn()
+            print(f"{_maxrss() - before:.1f}")
+            return
+        print(f"{'what':<32}{'time (s)':>10}{'peak (MiB)':>12}{'RSS (MiB)':>11}")
         for name, fn in cases:
             seconds, peak = measure(fn, args.repeats)
-            print(f"{name:<32}{seconds:>10.2f}{peak:>12.1f}")
+            rss = rss_growth(os.path.abspath(__file__), path, name)
+            print(f"{name:<32}{seconds:>10.2f}{peak:>12.1f}{rss:>11.1f}")
         for f in ("bench.csv", "bench.json"):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(os.path.join(out, f))
