@@ -482,19 +482,29 @@ def test_damaged_rows_are_skipped_and_named(tmp_path: Path, caplog: pytest.LogCa
         )
     conn.commit()
     conn.close()
+    renamed = keys[20]  # a field RunResult does not have (a rename): unreadable, not defaulted
+    conn = sqlite3.connect(path)
+    (plain,) = conn.execute("SELECT result FROM runs WHERE key = ?", (renamed,)).fetchone()
+    doc = json.loads(plain)
+    doc["engine"] = doc.pop("path")
+    conn.execute("UPDATE runs SET result = ? WHERE key = ?", (json.dumps(doc), renamed))
+    conn.commit()
+    conn.close()
+    bad_text = [*bad_text, renamed]
     with ml.sweep.Store(path, read_only=True) as store, caplog.at_level(logging.WARNING, "momentumlab"):
         rows = store.rows()
-        assert sorted(r.key for r in rows) == sorted(keys[20:])
+        assert sorted(r.key for r in rows) == sorted(keys[21:])
         for r in rows:
             assert_same_result(r.to_result(), synthetic(seed=keys.index(r.key)))
         assert sorted(store.unreadable) == sorted(bad_blob + bad_text)
-        assert "skipped 20 unreadable row(s)" in caplog.text
+        assert "skipped 21 unreadable row(s)" in caplog.text
+        assert "['engine'] that RunResult does not have" in store.unreadable[renamed]
         # summaries read no blob: only the rows with damaged text are left out
-        assert len(store.summaries()) == 28
+        assert len(store.summaries()) == 28  # the renamed field's row has sound columns
         with pytest.raises(ValueError, match=f"row '{bad_blob[0]}' of .* is unreadable"):
             store.get(bad_blob[0])
-        assert store.to_json(tmp_path / "s.json") == 10
-    assert len(json.loads((tmp_path / "s.json").read_text())) == 10
+        assert store.to_json(tmp_path / "s.json") == 9
+    assert len(json.loads((tmp_path / "s.json").read_text())) == 9
 
 
 # ------------------------------------------------------------------- data descriptions

@@ -213,6 +213,10 @@ def _decode(config: RunConfig, plain_json: str, blobs: Iterable[tuple[str, str, 
     if not isinstance(plain, dict):
         raise ValueError(f"result must be a JSON object, got {type(plain).__name__}")
     arrays = {name: (_from_npy(blob) if kind == "npy" else _from_npz(blob)) for name, kind, blob in blobs}
+    names = {f.name for f in dataclasses.fields(RunResult)}
+    unknown = sorted((set(plain) | set(arrays)) - names)
+    if unknown:  # a renamed or removed field: refuse rather than fill in its default
+        raise ValueError(f"stored result has field(s) {unknown} that RunResult does not have")
     values: dict[str, Any] = {_CONFIG_FIELD: config}
     for f in dataclasses.fields(RunResult):
         if f.name == _CONFIG_FIELD:
