@@ -145,7 +145,7 @@ def _from_npy(blob: bytes) -> Array:
     header = ast.literal_eval(blob[start : start + int.from_bytes(blob[8:start], "little")].decode("latin1"))
     if not isinstance(header, dict) or set(header) != {"descr", "fortran_order", "shape"}:
         raise ValueError(f"blob must have an .npy header, got {header!r}")
-    dtype = np.lib.format.descr_to_dtype(header["descr"])
+    dtype = np.lib.format.descr_to_dtype(header["descr"])  # type: ignore[no-untyped-call]
     if dtype.hasobject:
         raise ValueError("blob must hold a numeric array, got dtype object")
     shape = tuple(int(n) for n in header["shape"])
