@@ -30,6 +30,12 @@ momentum = [0.0, 0.3, 0.5, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99]
 """
 
 
+def _same(a: ml.RunResult, b: ml.RunResult) -> bool:
+    return np.array_equal(a.losses, b.losses, equal_nan=True) and all(
+        np.array_equal(a.params[p], b.params[p]) for p in a.params
+    )
+
+
 def rows(path: Path) -> int:
     if not path.exists():
         return 0
@@ -86,8 +92,8 @@ def main() -> None:
         with ml.sweep.Store(d / f"{name}.sqlite") as s:
             other = {r.key: r for r in s.rows()}
         same = other.keys() == ref.keys() and all(
-            r.status == other[k].status and np.array_equal(r.losses, other[k].losses, equal_nan=True)
-            and all(np.array_equal(r.params[p], other[k].params[p]) for p in r.params)
+            r.status == other[k].status and (r.result is None) == (other[k].result is None)
+            and (r.result is None or _same(r.result, other[k].to_result()))
             for k, r in ref.items()
         )  # fmt: skip
         print(f"{name}: {len(other)} rows, identical to the killed+resumed store: {same}")

@@ -9,6 +9,7 @@ Run ``momentumlab --help`` or ``momentumlab COMMAND --help``.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import math
 import os
@@ -27,6 +28,10 @@ _RUN_TOML_KEYS = ("config", "data")
 
 class CliError(Exception):
     """A user error: printed as ``momentumlab: error: ...`` with exit status 2."""
+
+
+class StoreUseError(Exception):
+    """A store or export file that cannot be used: printed as one line with exit status 1."""
 
 
 def _load_toml(path: str) -> dict[str, Any]:
@@ -252,31 +257,35 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO) -> int:
 # -------------------------------------------------------------------------------------- report
 
 
-def _varying(rows: Sequence[ml.sweep.Row]) -> list[str]:
-    """Config columns whose value differs between rows, in config order."""
-    tables = [r.fields() for r in rows]
-    names = list(tables[0]) if tables else []
-    return [n for n in names if len({repr(t.get(n)) for t in tables}) > 1]
+def _safe(value: Any) -> str:
+    """``value`` as text for the terminal: control characters (``\\x1b`` ...) escaped."""
+    text = str(value)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}" if math.isfinite(value) else str(value)
-    return str(value)
+    return _safe(value)
 
 
-def _print_table(rows: Sequence[ml.sweep.Row], fields: Sequence[str], out: TextIO) -> None:
-    header = ["#", "key", "status", "final_loss", "time_s", *fields]
+def _print_table(rows: Sequence[ml.sweep.Summary], fields: Sequence[str], out: TextIO) -> None:
+    metric = next((r.metric_name for r in rows if r.metric_name), None)
+    header = ["#", "key", "status", "final_loss", *([_safe(metric)] if metric else []), "time_s", *fields]
     lines = [header]
     for i, r in enumerate(rows, 1):
+        flat = r.fields()
         lines.append(
             [
                 str(i),
-                r.key[:12],
-                r.status,
+                _safe(r.key[:12]),
+                _safe(r.status),
                 f"{r.final_loss:.4e}",
+                *([f"{r.metric:.4g}"] if metric else []),
                 f"{r.wall_time:.2f}",
-                *(_fmt(r.fields().get(f)) for f in fields),
+                *(_fmt(flat.get(f)) for f in fields),
             ]
         )
     widths = [max(len(line[j]) for line in lines) for j in range(len(header))]
@@ -311,29 +320,55 @@ def _plot_curves(rows: Sequence[ml.sweep.Row], fields: Sequence[str]) -> Any:
     return ax
 
 
+#: Config fields a heatmap cell may pool over (the aggregation is about them).
+POOLED_FIELDS = ("seed",)
+
+
 def heatmap_grid(
-    rows: Sequence[ml.sweep.Row], field_x: str, field_y: str, agg: str
+    rows: Sequence[ml.sweep.Summary], field_x: str, field_y: str, agg: str
 ) -> tuple[list[Any], list[Any], Any]:
     """``(xs, ys, Z)``: the aggregated final loss of finished runs at each (x, y) cell.
 
     Diverged and failed runs count as non-finite; a cell with no finite run is ``nan``.
+    Rows may differ only in the two fields and in :data:`POOLED_FIELDS` (seeds, which
+    ``agg`` combines): rows of several data descriptions or other differing settings are
+    refused, never pooled.
+
+    Raises:
+        ValueError: naming the descriptions or fields in which the rows differ.
     """
     reducers: dict[str, Callable[[Any], float]] = {
         "median": np.median, "mean": np.mean, "min": np.min, "max": np.max,
     }  # fmt: skip
-    xs = sorted({r.value(field_x) for r in rows}, key=_order)
-    ys = sorted({r.value(field_y) for r in rows}, key=_order)
+    descriptions = {ml.sweep.canonical_json(r.data) for r in rows}
+    if len(descriptions) > 1:
+        raise ValueError(
+            f"rows must share one data description for a heatmap, got {len(descriptions)}: "
+            + "; ".join(sorted(descriptions))
+            + " (choose one with --data KEY=VALUE)"
+        )
+    flats = [r.fields() for r in rows]
+    names = dict.fromkeys(n for f in flats for n in f)
+    free = (field_x, field_y, *POOLED_FIELDS)
+    other = [n for n in names if n not in free and len({repr(f.get(n)) for f in flats}) > 1]
+    if other:
+        raise ValueError(
+            f"rows must differ only in {field_x!r}, {field_y!r} and {list(POOLED_FIELDS)} for a "
+            f"heatmap, got rows that also differ in {other} (choose with --where FIELD=VALUE)"
+        )
+    cells: dict[tuple[Any, Any], list[float]] = {}
+    for r, flat in zip(rows, flats, strict=True):
+        vals = cells.setdefault((flat.get(field_x), flat.get(field_y)), [])
+        if r.status == "done" and math.isfinite(r.final_loss):
+            vals.append(r.final_loss)
+    xs = sorted({k[0] for k in cells}, key=_order)
+    ys = sorted({k[1] for k in cells}, key=_order)
     Z = np.full((len(ys), len(xs)), np.nan)
-    for j, yv in enumerate(ys):
-        for i, xv in enumerate(xs):
-            vals = [
-                r.final_loss
-                for r in rows
-                if r.value(field_x) == xv and r.value(field_y) == yv and r.status == "done"
-            ]
-            vals = [v for v in vals if math.isfinite(v)]
-            if vals:
-                Z[j, i] = float(reducers[agg](np.asarray(vals)))
+    col = {v: i for i, v in enumerate(xs)}
+    line = {v: j for j, v in enumerate(ys)}
+    for (xv, yv), vals in cells.items():
+        if vals:
+            Z[line[yv], col[xv]] = float(reducers[agg](np.asarray(vals)))
     return xs, ys, Z
 
 
@@ -345,7 +380,7 @@ def _numeric(values: Sequence[Any]) -> bool:
     return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
 
 
-def _plot_heatmap(rows: Sequence[ml.sweep.Row], field_x: str, field_y: str, agg: str) -> Any:
+def _plot_heatmap(rows: Sequence[ml.sweep.Summary], field_x: str, field_y: str, agg: str) -> Any:
     """Heatmap of the final loss over two fields: ``ml.viz.plot_sweep`` for numeric fields,
     else a small drawing of its own (categorical axes such as ``optimizer``)."""
     xs, ys, Z = heatmap_grid(rows, field_x, field_y, agg)
@@ -378,56 +413,112 @@ def _plot_heatmap(rows: Sequence[ml.sweep.Row], field_x: str, field_y: str, agg:
     return ax
 
 
-def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
-    """Print the best runs; optionally draw loss curves and a heatmap; export."""
+def _pairs(option: str, items: Sequence[str] | None) -> dict[str, Any]:
+    """``["a=1", "b=x"]`` -> ``{"a": 1, "b": "x"}`` (values read as JSON when they parse)."""
+    out: dict[str, Any] = {}
+    for item in items or ():
+        name, sep, text = item.partition("=")
+        if not sep or not name:
+            raise CliError(f"{option} must be KEY=VALUE, got {item!r}")
+        try:
+            out[name] = json.loads(text)
+        except ValueError:
+            out[name] = text
+    return out
+
+
+def _warn_unreadable(store: ml.sweep.Store, out: TextIO) -> None:
+    bad = store.unreadable
+    if bad:
+        keys = ", ".join(_safe(k[:12]) for k in list(bad)[:10]) + (", ..." if len(bad) > 10 else "")
+        print(f"warning: skipped {len(bad)} unreadable row(s): {keys}", file=out)
+
+
+def _export(what: str, path: str, write: Callable[[str], int], out: TextIO) -> None:
     try:
-        store = ml.sweep.Store(args.store, create=False)
-    except (FileNotFoundError, ValueError) as err:
-        raise CliError(str(err)) from err
+        n = write(path)
+    except OSError as err:
+        raise StoreUseError(f"cannot write {what} {path!r}: {err.strerror or err}") from err
+    print(f"wrote {_safe(path)} ({n} rows)", file=out)
+
+
+def _report_group(
+    store: ml.sweep.Store, description: dict[str, Any], top: int, many: bool, out: TextIO
+) -> None:
+    counts = {s: store.count(status=s, data=description) for s in ("done", "diverged", "failed")}
+    total = sum(counts.values())
+    where = f" [data {_safe(ml.sweep.canonical_json(description))}]" if many else ""
+    print(
+        f"{_safe(store.path)}{where}: {total} runs ({counts['done']} done, {counts['diverged']} diverged, "
+        f"{counts['failed']} failed)",
+        file=out,
+    )
+    fields = store.varying(data=description)
+    best = store.summaries(status="done", data=description, limit=top)
+    if best:
+        print(f"best {len(best)} by final loss:", file=out)
+        _print_table(best, fields, out)
+    failed = store.summaries(status="failed", data=description, limit=3)
+    if failed:
+        print(f"failed runs (first {len(failed)}):", file=out)
+        for r in failed:
+            first = (r.error or "").splitlines()[0] if r.error else ""
+            print(f"  {_safe(r.key[:12])}: {_safe(first)}", file=out)
+
+
+def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
+    """Print the best runs per data description; optionally draw loss curves and a heatmap; export.
+
+    Reads the store read-only and reads no history except for ``--curves`` and ``--json``.
+    """
+    selector = _pairs("--data", args.data)
+    where = _pairs("--where", args.where)
+    for f in [*where, *(args.heatmap or ())]:
+        try:
+            ml.sweep.check_field(f)
+        except ValueError as err:
+            raise CliError(f"--where/--heatmap: {err}") from err
+    try:
+        store = ml.sweep.Store(args.store, read_only=True)
+    except (ValueError, OSError) as err:
+        raise StoreUseError(str(err)) from err
     with store:
-        rows = store.rows()
-        if not rows:
-            print(f"{args.store}: no runs", file=out)
+        groups = [d for d, _ in store.descriptions(data=selector or None)]
+        if not groups:
+            chosen = f" matching --data {selector}" if selector else ""
+            print(f"{_safe(args.store)}: no runs{chosen}", file=out)
+            _warn_unreadable(store, out)
             return 0
-        counts = {s: sum(r.status == s for r in rows) for s in ("done", "diverged", "failed")}
-        print(
-            f"{args.store}: {len(rows)} runs ({counts['done']} done, {counts['diverged']} diverged, "
-            f"{counts['failed']} failed)",
-            file=out,
-        )
-        fields = _varying(rows)
-        best = [r for r in rows if r.status == "done"][: args.top]
-        if best:
-            print(f"best {len(best)} by final loss:", file=out)
-            _print_table(best, fields, out)
-        failed = [r for r in rows if r.status == "failed"]
-        if failed:
-            print(f"failed runs (first {min(3, len(failed))}):", file=out)
-            for r in failed[:3]:
-                print(f"  {r.key[:12]}: {(r.error or '').splitlines()[0]}", file=out)
+        for description in groups:
+            _report_group(store, description, args.top, len(groups) > 1 or bool(selector), out)
+        data = selector or None
         if args.curves:
             try:
-                chosen = [store.get(k) for k in args.curves]
-                ax = _plot_curves(chosen, fields)
+                chosen_rows = [store.get(k) for k in args.curves]
+                ax = _plot_curves(chosen_rows, store.varying(data=data))
             except (KeyError, ValueError) as err:
                 raise CliError(str(err.args[0]) if err.args else str(err)) from err
             _save(ax, args.curves_out)
-            print(f"wrote {args.curves_out}", file=out)
+            print(f"wrote {_safe(args.curves_out)}", file=out)
         if args.heatmap:
-            for f in args.heatmap:
-                try:
-                    ml.sweep.check_field(f)
-                except ValueError as err:
-                    raise CliError(f"--heatmap: {err}") from err
-            ax = _plot_heatmap(rows, args.heatmap[0], args.heatmap[1], args.agg)
+            try:
+                one = store.one_description(data)
+                rows = [
+                    r for r in store.iter_summaries(data=one)
+                    if all(r.fields().get(f) == v for f, v in where.items())
+                ]  # fmt: skip
+                if not rows:
+                    raise ValueError(f"--where {where} selects no run")
+                ax = _plot_heatmap(rows, args.heatmap[0], args.heatmap[1], args.agg)
+            except ValueError as err:
+                raise CliError(f"--heatmap: {err}") from err
             _save(ax, args.heatmap_out)
-            print(f"wrote {args.heatmap_out}", file=out)
+            print(f"wrote {_safe(args.heatmap_out)}", file=out)
         if args.csv:
-            store.to_csv(args.csv)
-            print(f"wrote {args.csv}", file=out)
+            _export("CSV", args.csv, lambda p: store.to_csv(p, data=data), out)
         if args.json:
-            store.to_json(args.json)
-            print(f"wrote {args.json}", file=out)
+            _export("JSON", args.json, lambda p: store.to_json(p, data=data), out)
+        _warn_unreadable(store, out)
     return 0
 
 
@@ -496,8 +587,13 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--heatmap-out", default="heatmap.png", metavar="PNG")
     rep.add_argument("--agg", choices=("median", "mean", "min", "max"), default="median",
                      help="how runs sharing a heatmap cell (e.g. seeds) are combined")  # fmt: skip
+    rep.add_argument("--data", action="append", metavar="KEY=VALUE",
+                     help="only runs whose data description has this entry (repeatable), "
+                     "e.g. --data problem=logistic")  # fmt: skip
+    rep.add_argument("--where", action="append", metavar="FIELD=VALUE",
+                     help="heatmap: only runs whose config field has this value (repeatable)")  # fmt: skip
     rep.add_argument("--csv", metavar="PATH", help="export the scalar columns as CSV")
-    rep.add_argument("--json", metavar="PATH", help="export every row with its history as JSON")
+    rep.add_argument("--json", metavar="PATH", help="export every row with its whole result as JSON")
     rep.set_defaults(func=cmd_report)
     return parser
 
@@ -508,7 +604,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     Example:
         >>> import io, momentumlab.cli
         >>> momentumlab.cli.main(["report", "--store", "/nonexistent.sqlite"], out=io.StringIO())
-        2
+        1
     """
     stream = out if out is not None else sys.stdout
     parser = build_parser()
@@ -522,8 +618,11 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     try:
         status: int = args.func(args, stream)
     except CliError as err:
-        print(f"momentumlab {args.command}: error: {err}", file=sys.stderr)
+        print(f"momentumlab {args.command}: error: {_safe(err)}", file=sys.stderr)
         return 2
+    except (StoreUseError, ml.sweep.StoreError) as err:
+        print(f"momentumlab {args.command}: error: {_safe(err)}", file=sys.stderr)
+        return 1
     return status
 
 

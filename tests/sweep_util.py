@@ -83,11 +83,15 @@ def same_rows(a: ml.sweep.Store, b: ml.sweep.Store) -> None:
     for key, x in ra.items():
         y = rb[key]
         assert x.status == y.status, key
+        if x.result is None or y.result is None:
+            assert x.result is y.result, key
+            continue
+        xr, yr = x.result, y.result
         for name in ("losses", "record_steps", "record_epochs", "learning_rates", "momenta"):
-            assert np.array_equal(getattr(x, name), getattr(y, name), equal_nan=True), (key, name)
-        assert x.params.keys() == y.params.keys()
-        for p in x.params:
-            assert np.array_equal(x.params[p], y.params[p], equal_nan=True), (key, p)
+            assert np.array_equal(getattr(xr, name), getattr(yr, name), equal_nan=True), (key, name)
+        assert xr.params.keys() == yr.params.keys()
+        for p in xr.params:
+            assert np.array_equal(xr.params[p], yr.params[p], equal_nan=True), (key, p)
 
 
 class DieOnceSpec:

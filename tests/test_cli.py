@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import math
+import os
+import sqlite3
+import subprocess
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -133,8 +139,10 @@ def test_sweep_and_report_errors(tmp_path: Path, capsys: pytest.CaptureFixture[s
     bad2 = write_spec(tmp_path / "bad2.toml", "[grid]\nmomentum = [0.1]\n[random]\nn_points = 2\n")
     assert _main("sweep", str(bad2), "--store", str(tmp_path / "s.sqlite"))[0] == 2
     assert "random must have 'seed'" in capsys.readouterr().err
-    assert _main("report", "--store", str(tmp_path / "none.sqlite"))[0] == 2
-    assert "store must be an existing file" in capsys.readouterr().err
+    assert _main("report", "--store", str(tmp_path / "none.sqlite"))[0] == 1
+    err = capsys.readouterr().err
+    assert "store must be an existing file" in err
+    assert err.count("\n") == 1
     with pytest.raises(SystemExit):
         cli.main(["sweep", str(bad), "--store", "x", "--workers", "2", "--scheduler", "tcp://127.0.0.1:1"])
 
@@ -155,3 +163,204 @@ def test_random_spec(tmp_path: Path) -> None:
 def test_console_script_is_declared() -> None:
     doc = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert doc["project"]["scripts"]["momentumlab"] == "momentumlab.cli:main"
+
+
+# ------------------------------------------------------------------------- report and store
+
+
+def _two_data_store(tmp_path: Path) -> Path:
+    """12 runs on the spec's data and 4 on other data (another seed), one store."""
+    spec = ml.sweep.SweepSpec.from_mapping(tomllib.loads(SPEC))
+    path = tmp_path / "s.sqlite"
+    ml.sweep.run_sweep(spec.points, spec.data, path)
+    other = ml.sweep.LinearRegressionSpec(n_samples=200, seed=5)
+    ml.sweep.run_sweep([p for p in spec.points if p.config.seed == 0][:4], other, path)
+    return path
+
+
+def test_report_groups_by_data_and_never_pools_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(_two_data_store(tmp_path))
+    status, text = _main("report", "--store", path, "--top", "2")
+    assert status == 0
+    heads = [ln for ln in text.splitlines() if ln.startswith(path)]
+    assert len(heads) == 2
+    assert '"seed":0' in heads[0]
+    assert "12 runs" in heads[0]
+    assert '"seed":5' in heads[1]
+    assert "4 runs" in heads[1]
+    heat = tmp_path / "h.png"
+    status, _ = _main(
+        "report", "--store", path, "--heatmap", "learning_rate", "momentum", "--heatmap-out", str(heat)
+    )
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "data must select one data description, got 2" in err
+    assert '"seed":0' in err
+    assert '"seed":5' in err
+    assert "(12 runs)" in err
+    assert not heat.exists()
+    status, text = _main(
+        "report", "--store", path, "--data", "seed=5", "--heatmap", "learning_rate", "momentum",
+        "--heatmap-out", str(heat), "--csv", str(tmp_path / "r.csv"),
+    )  # fmt: skip
+    assert status == 0, capsys.readouterr().err
+    assert heat.stat().st_size > 100
+    assert "wrote " + str(tmp_path / "r.csv") + " (4 rows)" in text
+    assert text.count(path + " [data ") == 1
+
+
+def test_heatmap_refuses_other_differing_settings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = ml.sweep.SweepSpec.from_mapping(tomllib.loads(SPEC))
+    path = tmp_path / "s.sqlite"
+    points = [p for p in spec.points if p.config.seed == 0]
+    more = [dataclasses.replace(p.config, batch_size=40, period=40) for p in points]
+    ml.sweep.run_sweep([*points, *more], spec.data, path)
+    rows = ml.sweep.Store(path, read_only=True).summaries()
+    with pytest.raises(ValueError, match=r"also differ in \['batch_size', 'period'\]"):
+        cli.heatmap_grid(rows, "learning_rate", "momentum", "median")
+    args = ("report", "--store", str(path), "--heatmap", "learning_rate", "momentum")
+    assert _main(*args, "--heatmap-out", str(tmp_path / "h.png"))[0] == 2
+    assert "(choose with --where FIELD=VALUE)" in capsys.readouterr().err
+    status, _ = _main(*args, "--where", "batch_size=40", "--heatmap-out", str(tmp_path / "h.png"))
+    assert status == 0
+    assert (tmp_path / "h.png").stat().st_size > 100
+
+
+def test_report_reads_no_history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = ml.sweep.SweepSpec.from_mapping(tomllib.loads(SPEC))
+    path = tmp_path / "s.sqlite"
+    ml.sweep.run_sweep(spec.points, spec.data, path)
+
+    def no(*a: Any, **k: Any) -> Any:
+        raise AssertionError("a summary read a history")
+
+    monkeypatch.setattr(ml.sweep._store, "_decode", no)
+    monkeypatch.setattr(ml.sweep._store, "_from_npy", no)
+    status, text = _main(
+        "report", "--store", str(path), "--top", "3", "--heatmap", "learning_rate", "momentum",
+        "--heatmap-out", str(tmp_path / "h.png"), "--csv", str(tmp_path / "r.csv"),
+    )  # fmt: skip
+    assert status == 0
+    assert "best 3 by final loss:" in text
+    assert "wrote " + str(tmp_path / "r.csv") + " (12 rows)" in text
+
+
+def test_report_escapes_control_characters_and_names_damaged_rows(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    spec = ml.sweep.SweepSpec.from_mapping(tomllib.loads(SPEC))
+    ml.sweep.run_sweep(spec.points[:3], spec.data, path)
+    with ml.sweep.Store(path) as store:
+        key = "e" * 64
+        store.put(
+            ml.sweep._worker.failed(key, "ValueError: \x1b[2J\x1b[31mgotcha"),
+            config=spec.points[0].config,
+            data=spec.data.build().description,
+        )
+        victim = store.best(1)[0].key
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE arrays SET blob = randomblob(64) WHERE key = ?", (victim,))
+    conn.commit()
+    conn.close()
+    status, text = _main("report", "--store", str(path), "--json", str(tmp_path / "r.json"))
+    assert status == 0
+    assert "\x1b" not in text
+    assert "ValueError: \\x1b[2J\\x1b[31mgotcha" in text
+    assert "wrote " + str(tmp_path / "r.json") + " (3 rows)" in text
+    assert f"warning: skipped 1 unreadable row(s): {victim[:12]}" in text
+
+
+def test_a_full_store_ends_in_one_line_and_keeps_its_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    connect = ml.sweep.Store._connect
+
+    def small_disk(self: ml.sweep.Store) -> sqlite3.Connection:
+        conn = connect(self)
+        conn.execute("PRAGMA max_page_count=40")
+        return conn
+
+    monkeypatch.setattr(ml.sweep.Store, "_connect", small_disk)
+    spec = write_spec(
+        tmp_path / "spec.toml", SPEC.replace("seeds = [0, 1]", "seeds = [0, 1, 2, 3, 4, 5, 6, 7]")
+    )
+    store = tmp_path / "runs.sqlite"
+    status, _ = _main("sweep", str(spec), "--store", str(store), "--no-progress", "--chunk-size", "1")
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.count("\n") == 1
+    assert f"cannot write to store {str(store)!r}: database or disk is full" in err
+    monkeypatch.undo()
+    with ml.sweep.Store(store, read_only=True) as s:
+        assert s.check() == ["ok"]
+        rows = s.rows()
+        assert 0 < len(rows) < 48
+        assert s.unreadable == {}
+        assert all(r.to_result().losses.size > 0 for r in rows)
+
+
+def test_missing_directory_ends_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = write_spec(tmp_path / "spec.toml", SPEC)
+    store = tmp_path / "nowhere" / "runs.sqlite"
+    assert _main("sweep", str(spec), "--store", str(store), "--no-progress")[0] == 1
+    err = capsys.readouterr().err
+    where = f"directory {str(store.parent)!r} does not exist"
+    assert err == f"momentumlab sweep: error: cannot create store {str(store)!r}: {where}\n"
+    assert _main("report", "--store", str(store))[0] == 1
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def _mount(where: Path, size: str) -> bool:
+    if os.geteuid() != 0:
+        return False
+    where.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], check=False)
+    return done.returncode == 0
+
+
+def test_a_real_full_disk_and_read_only_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    disk = tmp_path / "disk"
+    if not _mount(disk, "200k"):
+        pytest.skip("needs root to mount a tiny tmpfs")
+    try:
+        spec = write_spec(
+            tmp_path / "spec.toml", SPEC.replace("seeds = [0, 1]", "seeds = [0, 1, 2, 3, 4, 5, 6, 7]")
+        )
+        store = disk / "runs.sqlite"
+        status, _ = _main("sweep", str(spec), "--store", str(store), "--no-progress", "--chunk-size", "1")
+        err = capsys.readouterr().err
+        assert status == 1
+        assert (
+            err
+            == f"momentumlab sweep: error: cannot write to store {str(store)!r}: database or disk is full\n"
+        )
+        with ml.sweep.Store(store, read_only=True) as s:
+            n = len(s.rows())
+            assert n > 0
+            assert s.unreadable == {}
+            assert s.check() == ["ok"]
+        subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+        status, text = _main("report", "--store", str(store), "--top", "1")
+        assert status == 0
+        assert f"{n} runs" in text
+        status, _ = _main("sweep", str(spec), "--store", str(disk / "new.sqlite"), "--no-progress")
+        err = capsys.readouterr().err
+        assert status == 1
+        assert err.count("\n") == 1
+        assert "new.sqlite" in err
+        assert "is read-only" in err
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
+
+
+def test_report_prints_the_held_out_metric(tmp_path: Path) -> None:
+    spec = ml.sweep.ProblemSpec(name="logistic")
+    base = ml.RunConfig(**{**spec.build().settings, "epochs": 1})
+    ml.sweep.run_sweep(ml.sweep.grid(base, {"momentum": [0.0, 0.9]}), spec, tmp_path / "s.sqlite")
+    status, text = _main("report", "--store", str(tmp_path / "s.sqlite"))
+    assert status == 0
+    lines = text.splitlines()
+    header = lines[2].split()
+    assert header[:6] == ["#", "key", "status", "final_loss", "binary_accuracy", "time_s"]
+    acc = float(lines[3].split()[4])
+    assert 0.5 < acc <= 1.0
+    assert not math.isnan(acc)

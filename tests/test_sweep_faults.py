@@ -59,8 +59,8 @@ def _check_store(path: Path, n_max: int) -> int:
         assert len(rows) <= n_max
         for r in rows:
             assert r.status in ("done", "diverged")
-            assert r.losses.size == r.record_steps.size > 0
-            assert r.params
+            assert r.to_result().losses.size == r.to_result().record_steps.size > 0
+            assert r.to_result().params
         return len(rows)
 
 

@@ -23,7 +23,8 @@ def test_a_sweep_over_a_named_problem_matches_point_by_point_training(tmp_path: 
         rows = {r.value("momentum"): r for r in store.rows()}
     for m in (0.0, 0.5):
         ref = ml.train(points[[0.0, 0.5].index(m)].config, problem)
-        np.testing.assert_array_equal(rows[m].losses, ref.losses)
+        np.testing.assert_array_equal(rows[m].to_result().losses, ref.losses)
+        assert rows[m].data == problem.description
     # the key describes the problem: a different start is a different run
     other = ml.sweep.ProblemSpec(name="bowl", options={"start": [1.0, 1.0]})
     assert ml.sweep.run_key(base, other.build().description) != ml.sweep.run_key(base, problem.description)

@@ -43,6 +43,8 @@ from momentumlab.sweep._spec import SweepSpec as SweepSpec
 from momentumlab.sweep._spec import config_from_mapping as config_from_mapping
 from momentumlab.sweep._store import Row as Row
 from momentumlab.sweep._store import Store as Store
+from momentumlab.sweep._store import StoreError as StoreError
+from momentumlab.sweep._store import Summary as Summary
 from momentumlab.sweep._worker import Outcome as Outcome
 from momentumlab.sweep._worker import Task as Task
 
@@ -61,6 +63,8 @@ __all__ = [
     "ProblemSpec",
     "Row",
     "Store",
+    "StoreError",
+    "Summary",
     "SweepProgress",
     "SweepSpec",
     "SweepSummary",

@@ -18,7 +18,7 @@ from momentumlab.problems import Problem
 from momentumlab.runner import RunConfig, can_train_many
 from momentumlab.sweep._data import as_spec
 from momentumlab.sweep._executors import Executor, InProcessExecutor
-from momentumlab.sweep._keys import canonical_config, run_key
+from momentumlab.sweep._keys import run_key
 from momentumlab.sweep._space import Point
 from momentumlab.sweep._store import Store
 from momentumlab.sweep._worker import DIVERGED, DONE, FAILED, Outcome, Task, failed, worker_name
@@ -223,7 +223,6 @@ def run_sweep(
     unique: dict[str, Task] = {}
     for t in tasks:
         unique.setdefault(t.key, t)
-    canon = {k: canonical_config(t.config) for k, t in unique.items()}
 
     own_store = not isinstance(store, Store)
     st = Store(store) if not isinstance(store, Store) else store
@@ -243,7 +242,7 @@ def run_sweep(
         deferred: list[Task] = []  # claimed by another driver when we came to them
 
         def write(outcome: Outcome) -> None:
-            st.put(outcome, config=canon[outcome.key], data=description)
+            st.put(outcome, config=unique[outcome.key].config, data=description)
             waiting.discard(outcome.key)
             counts[outcome.status] += 1
             if progress is not None:

@@ -12,11 +12,8 @@ import socket
 import time
 import traceback
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import numpy as np
-
-from momentumlab._src.types import Array
 from momentumlab.data import LinearData
 from momentumlab.problems import Problem
 from momentumlab.runner import RunConfig, RunResult, can_train_many, train, train_many
@@ -36,34 +33,34 @@ class Task:
     config: RunConfig
 
 
-def _empty() -> Array:
-    return np.zeros(0, dtype=np.float64)
-
-
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Outcome:
-    """What a worker sends back for one task: a run's history, or the error that stopped it."""
+    """What a worker sends back for one task: the run's :class:`~momentumlab.RunResult`, or
+    the error that stopped it.
+
+    Attributes:
+        key: the run key.
+        status: ``"done"``, ``"diverged"`` or ``"failed"``.
+        error: the error text of a failed run, else ``None``.
+        result: the run itself, ``None`` for a failed run.
+        worker: ``host:pid`` of the process that ran it.
+        started_at, finished_at: Unix times on the worker.
+        attempts: how many times the run was started (more than 1 after a lost worker).
+    """
 
     key: str
     status: str
     error: str | None = None
-    final_loss: float = math.nan
-    losses: Array = field(default_factory=_empty)
-    record_steps: Array = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    record_epochs: Array = field(default_factory=_empty)
-    learning_rates: Array = field(default_factory=_empty)
-    momenta: Array = field(default_factory=_empty)
-    params: dict[str, Array] = field(default_factory=dict)
-    n_steps: int = 0
-    steps_per_epoch: int = 0
-    epochs_completed: int = 0
-    message: str = ""
-    path: str = ""
-    wall_time: float = math.nan
+    result: RunResult | None = None
+    worker: str = ""
     started_at: float = math.nan
     finished_at: float = math.nan
-    worker: str = ""
     attempts: int = 1
+
+    @property
+    def final_loss(self) -> float:
+        """The result's final loss, ``nan`` for a failed run."""
+        return math.nan if self.result is None else float(self.result.final_loss)
 
 
 def worker_name() -> str:
@@ -72,23 +69,11 @@ def worker_name() -> str:
 
 
 def from_result(key: str, result: RunResult, started_at: float) -> Outcome:
-    """An :class:`Outcome` holding everything a store keeps of ``result``."""
+    """The :class:`Outcome` of a run that produced ``result``."""
     return Outcome(
         key=key,
         status=DIVERGED if result.diverged else DONE,
-        final_loss=result.final_loss,
-        losses=np.asarray(result.losses, dtype=np.float64),
-        record_steps=np.asarray(result.record_steps, dtype=np.int64),
-        record_epochs=np.asarray(result.record_epochs, dtype=np.float64),
-        learning_rates=np.asarray(result.learning_rates, dtype=np.float64),
-        momenta=np.asarray(result.momenta, dtype=np.float64),
-        params={k: np.asarray(v) for k, v in result.params.items()},
-        n_steps=result.n_steps,
-        steps_per_epoch=result.steps_per_epoch,
-        epochs_completed=result.epochs_completed,
-        message=result.message,
-        path=result.path,
-        wall_time=result.wall_time,
+        result=result,
         started_at=started_at,
         finished_at=time.time(),
         worker=worker_name(),
@@ -101,7 +86,6 @@ def failed(key: str, error: str, *, started_at: float = math.nan, attempts: int 
         key=key,
         status=FAILED,
         error=error,
-        message=error.splitlines()[0] if error else "",
         started_at=started_at,
         finished_at=time.time(),
         worker=worker_name(),
@@ -146,7 +130,7 @@ def run_chunk(tasks: Sequence[Task], data: object) -> list[Outcome]:
 
     This is the one place that chooses the engine: a chunk of two or more runs that
     :func:`momentumlab.can_train_many` accepts runs as one batch through
-    :func:`momentumlab.train_many` (``row.path == "vectorized"``); anything else runs point
+    :func:`momentumlab.train_many` (``row.result.path == "vectorized"``); anything else runs point
     by point through :func:`momentumlab.train`.
     """
     started = time.time()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from collections.abc import Callable, Sequence
@@ -48,10 +49,30 @@ def config_value(config: Any, field: str) -> float:
     return float(value)
 
 
+def _same_setting(results: Sequence[RunResult], x: str, y: str) -> None:
+    """Refuse runs of different problems, or whose configs differ beyond ``x`` and ``y``."""
+    problems = sorted({r.problem_name for r in results})
+    if len(problems) > 1:
+        raise ValueError(
+            f"results must come from one problem to share a heatmap, got {len(problems)}: {problems}"
+        )
+    swept = {x.split(".")[0], y.split(".")[0]}
+    first = results[0].config
+    for r in results[1:]:
+        for f in dataclasses.fields(first):
+            if f.name not in swept and getattr(r.config, f.name) != getattr(first, f.name):
+                raise ValueError(
+                    f"results must differ only in {x!r} and {y!r} to share a heatmap, got runs "
+                    f"that also differ in {f.name!r} ({getattr(first, f.name)!r} and "
+                    f"{getattr(r.config, f.name)!r}); select one setting first"
+                )
+
+
 def _grid_from_results(
     results: Sequence[RunResult], x: str, y: str, metric: Callable[[RunResult], float]
 ) -> tuple[Array, Array, Array, Array]:
     keys = [(config_value(r.config, x), config_value(r.config, y)) for r in results]
+    _same_setting(results, x, y)
     xs = np.unique([k[0] for k in keys])
     ys = np.unique([k[1] for k in keys])
     Z = np.full((ys.size, xs.size), np.nan)
@@ -110,7 +131,8 @@ def plot_sweep(
 
     * a sequence of :class:`momentumlab.RunResult` with ``x`` and ``y`` naming the swept
       config fields (dots reach into nested ones: ``"schedule.factor"``); each cell is
-      ``metric(result)`` (default: the final loss), one run per grid point;
+      ``metric(result)`` (default: the final loss), one run per grid point; the runs must
+      share their problem and every other config field (nothing is pooled silently);
     * a 2-D array ``Z`` of shape ``(len(y_values), len(x_values))`` with ``x_values`` and
       ``y_values``; ``x`` and ``y`` are then only the axis labels.
 
@@ -147,7 +169,8 @@ def plot_sweep(
         The Axes drawn on.
 
     Raises:
-        ValueError: for mismatched shapes, two runs on one grid point, an unknown field,
+        ValueError: for mismatched shapes, two runs on one grid point, runs of different
+            problems or differing in another config field, an unknown field,
             ``spectrum`` with axes other than learning rate and momentum, or both
             ``spectrum`` and precomputed overlays.
         TypeError: for inputs of the wrong type.
