@@ -16,7 +16,7 @@ from tests.sweep_util import PY, TINY, TINY_DATA, env, kill, row_count, wait_for
 
 def test_claim_takes_only_free_unstored_keys_and_release_frees_them(tmp_path: Path) -> None:
     with ml.sweep.Store(tmp_path / "s.sqlite") as store:
-        store.put(failed("cc", "boom"), config={}, data={})
+        store.put(failed("cc", "boom"), config=TINY, data={})
         assert store.claim(["aa", "bb", "cc"], "A", 60.0) == ["aa", "bb"]  # cc has a row
         assert store.claim(["aa", "cc"], "B", 60.0, retry_failed=True) == ["cc"]  # aa is A's
         assert store.claim(["bb", "aa"], "A", 60.0) == ["bb", "aa"]  # A extends its own

@@ -220,7 +220,7 @@ def _check_poisoned(outs: list[ml.sweep.Outcome], poison: str, max_attempts: int
     assert bad.error.startswith(f"worker lost {max_attempts} time(s), giving up")
     assert bad.attempts >= max_attempts
     assert [o.status for o in by.values()] == ["done"] * 15
-    assert all(o.losses.size > 0 for o in by.values())
+    assert all(o.result is not None and o.result.losses.size > 0 for o in by.values())
 
 
 def test_pool_run_that_kills_its_worker_fails_alone(tmp_path: Path) -> None:
