@@ -7,8 +7,9 @@ updates), one panel each: the torch/optax-style decays, warmup, warm restarts, o
 its inverse momentum cycle, joined schedules, MXNet's own schedulers read through the bridge,
 and a reduce-on-plateau run on the chapter's problem.
 
-What the picture shows: every schedule is a plain function of the update index, so each
-panel is simply ``schedule(t)`` for ``t = 0 .. 299``. The chapter's decay stated in epochs
+What the picture shows: every schedule is a function of the update index (and a frozen
+value that prints and stores its parameters), so each panel is simply ``schedule(t)`` for
+``t = 0 .. 299``. The chapter's decay stated in epochs
 (``PerEpoch``) drops at update 200; MXNet's ``FactorScheduler`` and ``CosineScheduler`` read
 through :func:`momentumlab.optim.from_mxnet` give the values MXNet itself would use; the last
 panel is a real run where reduce-on-plateau halves the cosine rate whenever the recorded
@@ -76,19 +77,8 @@ def main(argv: Sequence[str] | None = None) -> Figure:
     }
     data = ml.data.make_linear_regression(seed=0)
     plateau = o.ReduceOnPlateau(factor=0.5, patience=15, threshold=0.05, observe="record")
-    run = ml.train(
-        ml.RunConfig(
-            batch_size=10,
-            momentum=0.9,
-            epochs=3,
-            period=10,
-            init_sigma=1.0,
-            max_records_per_epoch=None,
-            learning_rate=o.cosine_decay(0.2, N),
-            plateau=plateau,
-        ),
-        data,
-    )
+    # the chapter's run with a cosine learning rate in place of its decay, and the plateau rule
+    run = ml.train(ml.RunConfig.chapter(learning_rate=o.cosine_decay(0.2, N), plateau=plateau), data)
     cols = 4
     rows = (len(panels) + 1 + cols - 1) // cols
     fig, grid = plt.subplots(rows, cols, sharex=True, figsize=(4.0 * cols, 2.6 * rows), layout="constrained")

@@ -43,16 +43,8 @@ data = ml.data.from_arrays(X, X @ np.array([2.0, -3.4], dtype=np.float32) + 4.2,
 lam = ml.theory.least_squares(data).eigenvalues
 print(f"Hessian eigenvalues {lam.round(3)}, condition number {lam[-1] / lam[0]:.2f}")
 
-base = ml.RunConfig(
-    learning_rate=0.2,
-    momentum=0.9,
-    init_sigma=1.0,
-    max_records_per_epoch=None,
-    batch_size=N,
-    period=N,
-    epochs=40,
-    shuffle=False,
-)
+# full batch: one update and one loss record per epoch; every run starts from the same N(0, 1) weights
+base = ml.RunConfig(batch_size=N, epochs=40, shuffle=False, init_sigma=1.0)
 runs = [
     ml.train(dataclasses.replace(base, learning_rate=float(lr), momentum=float(m)), data)
     for lr in np.geomspace(0.05, 20.0, 16)

@@ -54,13 +54,9 @@ def run(learning_rate: float, momentum: float) -> ml.RunResult:
     net = ml.models.LinearRegressor(2, train_bias=False)
     ml.models.init_normal(net, seed=0)
     ml.models.set_params(net, {"dense0_weight": np.array([[-4.0, 2.0]]), "dense0_bias": np.array([0.0])})
-    config = ml.RunConfig(init_sigma=1.0, max_records_per_epoch=None,
-        batch_size=N,
-        period=N,
-        learning_rate=learning_rate,
-        momentum=momentum,
-        epochs=30,
-        shuffle=False,
+    # full batch: one update and one loss record per epoch, at a constant rate
+    config = ml.RunConfig(
+        batch_size=N, learning_rate=learning_rate, momentum=momentum, epochs=30, shuffle=False
     )
     return ml.train(config, data, net=net, initialize=False, record_params=True)
 

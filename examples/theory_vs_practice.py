@@ -28,13 +28,14 @@ import momentumlab as ml
 
 
 def full_batch(n: int, lr: float, momentum: float, steps: int) -> ml.RunConfig:
-    return ml.RunConfig(init_sigma=1.0, max_records_per_epoch=None,
+    """``steps`` full-batch updates at a constant rate: one update and one loss record per epoch."""
+    return ml.RunConfig(
         batch_size=n,
-        period=n,
-        shuffle=False,
         learning_rate=lr,
         momentum=momentum,
         epochs=steps,
+        shuffle=False,
+        init_sigma=1.0,  # the chapter's N(0, 1) start
     )
 
 
@@ -99,8 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     chapter_data = ml.data.make_linear_regression(seed=args.seed)
     cq = ml.theory.least_squares(chapter_data)
     for (lr, mom), color in zip([(0.2, 0.9), (0.02, 0.9), (0.2, 0.0)], ["C3", "C4", "C5"], strict=True):
-        config = ml.RunConfig(batch_size=10, period=10, init_sigma=1.0, max_records_per_epoch=None,
-            learning_rate=lr, momentum=mom, epochs=args.epochs, seed=args.seed
+        # the chapter's batches and N(0, 1) start at a constant rate; a record after every update
+        config = ml.RunConfig(
+            batch_size=10, learning_rate=lr, momentum=mom, epochs=args.epochs, init_sigma=1.0, seed=args.seed
         )
         result = ml.train(config, chapter_data)
         floor = ml.theory.stationary_loss(cq, learning_rate=lr, momentum=mom, batch_size=config.batch_size)

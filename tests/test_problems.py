@@ -93,7 +93,7 @@ def test_heldout_split_is_seeded_and_standardised_on_train_only(name: str) -> No
 def test_sklearn_problems_say_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "sklearn", None)
     for name in _NEEDS_SKLEARN:
-        with pytest.raises(ImportError, match=r'pip install "momentumlab\[datasets\]"'):
+        with pytest.raises(ImportError, match=r'pip install -e "\.\[datasets\]" in the momentumlab checkout'):
             ml.problems.make(name)
     ml.problems.make("logistic")  # the others do not need scikit-learn
 

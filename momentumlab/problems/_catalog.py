@@ -143,7 +143,7 @@ def diabetes(*, heldout_fraction: float = 0.2, seed: int = 0) -> Problem:
     mean and standard deviation only, so the loss is in units of the target's variance. The
     metric is the held-out ``L2Loss``.
 
-    Needs scikit-learn (``pip install "momentumlab[datasets]"``); the data are read from the
+    Needs scikit-learn (``pip install -e ".[datasets]"`` in the checkout); the data are read from the
     files bundled in its package, nothing is downloaded.
 
     Example:
@@ -484,7 +484,7 @@ def breast_cancer(*, heldout_fraction: float = 0.2, seed: int = 0) -> Problem:
     features; label 1 = benign). A seeded ``heldout_fraction`` is held out; features are
     standardised with the training split's statistics only. Metric: held-out accuracy.
 
-    Needs scikit-learn (``pip install "momentumlab[datasets]"``); read from its bundled files.
+    Needs scikit-learn (``pip install -e ".[datasets]"`` in the checkout); read from its bundled files.
 
     Example:
         >>> import momentumlab as ml
@@ -512,7 +512,7 @@ def digits_mlp(*, hidden: Sequence[int] = (64,), heldout_fraction: float = 0.2, 
     layers (He-initialised from the run's seed); ``SoftmaxCrossEntropyLoss``; metric:
     held-out accuracy. Pixels are standardised with the training split's statistics.
 
-    Needs scikit-learn (``pip install "momentumlab[datasets]"``); read from its bundled files.
+    Needs scikit-learn (``pip install -e ".[datasets]"`` in the checkout); read from its bundled files.
 
     Example:
         >>> import momentumlab as ml
@@ -563,7 +563,7 @@ _REGISTRY: MappingProxyType[str, Callable[..., Problem]] = MappingProxyType(
     }
 )
 
-#: Problems that read scikit-learn's bundled data (they need ``momentumlab[datasets]``).
+#: Problems that read scikit-learn's bundled data (they need the ``datasets`` extra).
 _NEEDS_SKLEARN = ("breast-cancer", "diabetes", "digits-mlp")
 
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from momentumlab._src.types import Array
 
-INSTALL_HINT = 'pip install "momentumlab[datasets]"'
+INSTALL_HINT = 'pip install -e ".[datasets]" in the momentumlab checkout'
 
 #: The loaders used, each reading CSV files that ship inside scikit-learn (no network).
 _LOADERS = {

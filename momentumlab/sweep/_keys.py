@@ -73,7 +73,8 @@ def run_key(config: RunConfig, description: Mapping[str, Any]) -> str:
     Equal configs on equal data always share a key, across processes and machines.
 
     Args:
-        config: a :class:`momentumlab.RunConfig` (float learning rate).
+        config: a :class:`momentumlab.RunConfig` (a number or a schedule value as learning rate; a custom
+            function cannot be keyed).
         description: the data's ``description`` dict (JSON values only).
 
     Example:

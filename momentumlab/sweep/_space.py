@@ -208,7 +208,7 @@ def grid(
     Args:
         base: the config every point starts from.
         axes: field path (see :func:`check_field`) -> values, e.g.
-            ``{"learning_rate": [0.01, 0.1], "schedule.factor": [0.1, 0.5]}``.
+            ``{"momentum": [0.0, 0.9], "learning_rate.decay_steps": [100, 300]}``.
         seeds: repeat every point with these ``seed`` values (seed varies fastest);
             ``None`` keeps ``base.seed``.
 

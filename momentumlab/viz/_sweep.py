@@ -24,7 +24,7 @@ _LR, _MOM = "learning_rate", "momentum"
 
 
 def config_value(config: Any, field: str) -> float:
-    """The number at ``field`` of a config, following dots (``"schedule.factor"``).
+    """The number at ``field`` of a config, following dots (``"learning_rate.schedule.factor"``).
 
     Raises:
         ValueError: if a part of the path does not exist or is ``None``.
@@ -35,7 +35,7 @@ def config_value(config: Any, field: str) -> float:
         >>> ml.viz.config_value(ml.RunConfig.chapter(), "learning_rate.schedule.factor")
         0.1
     """
-    check_type("field", field, str, "a field name such as 'momentum' or 'schedule.factor'")
+    check_type("field", field, str, "a field name such as 'momentum' or 'learning_rate.schedule.factor'")
     value: Any = config
     for part in field.split("."):
         if value is None or not hasattr(value, part):
@@ -130,7 +130,7 @@ def plot_sweep(
     Two inputs are accepted:
 
     * a sequence of :class:`momentumlab.RunResult` with ``x`` and ``y`` naming the swept
-      config fields (dots reach into nested ones: ``"schedule.factor"``); each cell is
+      config fields (dots reach into nested ones: ``"learning_rate.decay_steps"``); each cell is
       ``metric(result)`` (default: the final loss), one run per grid point; the runs must
       share their problem and every other config field (nothing is pooled silently);
     * a 2-D array ``Z`` of shape ``(len(y_values), len(x_values))`` with ``x_values`` and
