@@ -317,11 +317,11 @@ class Summary:
         return _config_from(self.config_json)
 
     def value(self, name: str) -> Any:
-        """A config field by path, e.g. ``row.value("schedule.factor")``."""
+        """A config field by path, e.g. ``row.value("learning_rate.decay_steps")``."""
         return field_value(self.config, name)
 
     def fields(self) -> dict[str, Any]:
-        """The config flattened to field paths (``schedule.factor`` ...), lists as JSON text."""
+        """The config flattened to field paths (``learning_rate.decay_steps`` ...), lists as JSON text."""
         out: dict[str, Any] = {}
         _flat("", self.config_json, out)
         return out
@@ -998,12 +998,12 @@ class Store:
         ``record_epochs`` arrays per row (empty for a failed run).
 
         Raises:
-            ImportError: if pandas is missing (``pip install 'momentumlab[pandas]'``).
+            ImportError: if pandas is missing (``pip install -e ".[pandas]" in the momentumlab checkout``).
         """
         try:
             import pandas as pd
         except ImportError as err:  # pragma: no cover - depends on the environment
-            raise ImportError("Store.to_dataframe needs pandas: pip install 'momentumlab[pandas]'") from err
+            raise ImportError("Store.to_dataframe needs pandas: pip install -e ".[pandas]" in the momentumlab checkout") from err
         empty = np.zeros(0)
         table = [
             row.scalars()
