@@ -323,7 +323,7 @@ class PoolExecutor(Executor):
 
 
 class DaskExecutor(Executor):
-    """Run chunks on a ``dask.distributed`` cluster (``pip install -e ".[dask]" in the momentumlab checkout``).
+    """Run chunks on a ``dask.distributed`` cluster (``pip install -e ".[dask]"`` in the checkout).
 
     Give a ``Client`` you own (it is left open) or a scheduler ``address`` (a client is made
     and closed with the executor). Workers need momentumlab importable. A chunk whose
@@ -378,7 +378,9 @@ class DaskExecutor(Executor):
         try:
             import distributed
         except ImportError as err:  # pragma: no cover - depends on the environment
-            raise ImportError("DaskExecutor needs dask.distributed: pip install -e ".[dask]" in the momentumlab checkout") from err
+            raise ImportError(
+                "DaskExecutor needs dask.distributed: pip install -e '.[dask]' in the momentumlab checkout"
+            ) from err
         if client is not None:
             check_type("client", client, distributed.Client, "a dask.distributed.Client")
             self._client = client

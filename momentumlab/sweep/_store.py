@@ -998,12 +998,14 @@ class Store:
         ``record_epochs`` arrays per row (empty for a failed run).
 
         Raises:
-            ImportError: if pandas is missing (``pip install -e ".[pandas]" in the momentumlab checkout``).
+            ImportError: if pandas is missing (``pip install -e ".[pandas]"`` in the checkout).
         """
         try:
             import pandas as pd
         except ImportError as err:  # pragma: no cover - depends on the environment
-            raise ImportError("Store.to_dataframe needs pandas: pip install -e ".[pandas]" in the momentumlab checkout") from err
+            raise ImportError(
+                "Store.to_dataframe needs pandas: pip install -e '.[pandas]' in the momentumlab checkout"
+            ) from err
         empty = np.zeros(0)
         table = [
             row.scalars()
