@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import InitVar, dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from momentumlab._src.types import Array
 from momentumlab.runner._config import RunConfig
 
+if TYPE_CHECKING:
+    from momentumlab.problems import Problem
+    from momentumlab.runner._plan import Plan
 
-def divergence_message(epoch: int, *, loss_ok: bool) -> str:
-    """The message of a run stopped in ``epoch`` by a non-finite loss or parameters."""
-    return f"diverged in epoch {epoch}: non-finite {'loss' if not loss_ok else 'parameters'}"
+
+def divergence_message(epoch: int, reason: str) -> str:
+    """The message of a run stopped in ``epoch`` by the divergence rule (``reason`` says which part)."""
+    return f"diverged in epoch {epoch}: {reason}"
 
 
 def finished_message(epochs: int, steps: int, final_loss: float) -> str:
@@ -29,13 +34,13 @@ def end_epoch(
     learning_rate: float,
     loss: float,
     step: int,
-    loss_ok: bool,
-    params_ok: bool,
+    reason: str,
     callback: Callable[[EpochInfo], None] | None,
 ) -> str:
     """Report an epoch (log and callback) and return ``""``, or the divergence message.
 
-    Every path of :func:`momentumlab.train` ends its epochs here, so they report alike.
+    Every engine ends its epochs here, with ``reason`` from
+    :func:`momentumlab.runner._divergence.divergence_reason`, so they report alike.
     """
     logger = logging.getLogger("momentumlab")
     if callback is not None or logger.isEnabledFor(logging.INFO):
@@ -43,9 +48,9 @@ def end_epoch(
         logger.info("epoch %d: learning rate %g, loss %.4e", epoch, info.learning_rate, info.loss)
         if callback is not None:
             callback(info)
-    if loss_ok and params_ok:
+    if not reason:
         return ""
-    message = divergence_message(epoch, loss_ok=loss_ok)
+    message = divergence_message(epoch, reason)
     logger.warning(message)
     return message
 
@@ -94,9 +99,11 @@ class RunResult:
         final_loss: the mean full-dataset loss of the final parameters (evaluated once at the
             end, so it is exact even when the last record came before the last update).
         message: a short human-readable summary.
-        path: which implementation ran: ``"gluon"``, ``"imperative"`` (a net that is not a
-            ``HybridBlock``), ``"fast"`` (see :func:`momentumlab.train`) or ``"vectorized"``
-            (:func:`momentumlab.train_many`).
+        engine: which engine ran (see :data:`momentumlab.runner.ENGINES`): ``"gluon"``,
+            ``"imperative"`` (the Gluon loop on a net that is not a ``HybridBlock``),
+            ``"numpy"`` (the NumPy engine of :func:`momentumlab.train`) or
+            ``"numpy-batched"`` (the same NumPy engine running K configurations at once,
+            :func:`momentumlab.train_many`).
         param_history: with ``train(..., record_params=True)``, every parameter at every
             record, shape ``(n_records, *param.shape)``, keyed like ``params``; else empty.
         metrics: the problem's held-out metric at the same positions as ``losses`` (empty
@@ -120,13 +127,23 @@ class RunResult:
     epochs_completed: int
     final_loss: float = math.nan
     message: str = ""
-    path: str = "gluon"
+    engine: str = "gluon"
     param_history: dict[str, Array] = field(default_factory=dict)
     metrics: Array = field(default_factory=lambda: np.zeros(0))
     metric_name: str | None = None
     problem_name: str = ""
+    # Transitional, until the store builds results from the fields: the old name of
+    # ``engine``, accepted by the constructor (old values "fast"/"vectorized" are mapped) and
+    # readable as a property (set below). Not a field: ``dataclasses.fields`` does not list it.
+    if TYPE_CHECKING:
+        path: str = ""
+    else:
+        path: InitVar[str | None] = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, *old: str | None) -> None:
+        path = old[0] if old else None
+        if path is not None:
+            object.__setattr__(self, "engine", _OLD_ENGINE_NAMES.get(path, path))
         for name in ("losses", "record_steps", "learning_rates", "momenta", "metrics"):
             _readonly(getattr(self, name))
 
@@ -152,5 +169,77 @@ class RunResult:
     def __repr__(self) -> str:
         return (
             f"RunResult(final_loss={self.final_loss:.4e}, n_steps={self.n_steps}, "
-            f"diverged={self.diverged}, wall_time={self.wall_time:.3f}s, path={self.path!r})"
+            f"diverged={self.diverged}, wall_time={self.wall_time:.3f}s, engine={self.engine!r})"
         )
+
+
+_OLD_ENGINE_NAMES = {"fast": "numpy", "vectorized": "numpy-batched"}
+
+
+def _path_alias(self: RunResult) -> str:
+    """Transitional read-only alias of :attr:`RunResult.engine` (the store still reads ``path``)."""
+    return self.engine
+
+
+# set after the dataclass is built: the class attribute ``path`` is the InitVar's default until here
+setattr(RunResult, "path", property(_path_alias))  # noqa: B010
+
+
+def _linear_pair(params: Mapping[str, Array]) -> tuple[Array | None, Array | None]:
+    """The weight and bias of a net with one 2-D weight (and at most one bias), else ``None``."""
+    weights = [k for k, v in params.items() if k.endswith("weight") and v.ndim == 2]
+    biases = [k for k in params if k.endswith("bias")]
+    if len(weights) != 1 or len(biases) > 1 or len(params) != len(weights) + len(biases):
+        return None, None
+    return params[weights[0]].copy(), (params[biases[0]].copy() if biases else None)
+
+
+def build_result(
+    plan: Plan,
+    *,
+    engine: str,
+    problem: Problem,
+    losses: Array | Sequence[float],
+    record_steps: Array | Sequence[int],
+    learning_rates: Array | Sequence[float],
+    momenta: Array | Sequence[float],
+    params: Mapping[str, Array],
+    final_loss: float,
+    n_steps: int,
+    epochs_completed: int,
+    message: str,
+    wall_time: float,
+    param_history: Mapping[str, Array] | None = None,
+    metrics: Array | Sequence[float] | None = None,
+) -> RunResult:
+    """The one constructor of a :class:`RunResult` for every engine.
+
+    ``message`` is ``""`` for a run that ran to its end (the finished message is written
+    here) or the divergence message of :func:`end_epoch`; ``weight`` and ``bias`` are read
+    from ``params`` for a net with one 2-D weight and at most one bias.
+    """
+    own = {k: np.array(v) for k, v in params.items()}
+    weight, bias = _linear_pair(own)
+    diverged = bool(message)
+    return RunResult(
+        config=plan.config,
+        losses=np.array(losses, dtype=np.float64),
+        record_steps=np.array(record_steps, dtype=np.int64),
+        learning_rates=np.array(learning_rates, dtype=np.float64),
+        momenta=np.array(momenta, dtype=np.float64),
+        params=own,
+        weight=weight,
+        bias=bias,
+        wall_time=float(wall_time),
+        diverged=diverged,
+        n_steps=int(n_steps),
+        steps_per_epoch=plan.steps_per_epoch,
+        epochs_completed=int(epochs_completed),
+        final_loss=float(final_loss),
+        message=message if diverged else finished_message(epochs_completed, n_steps, final_loss),
+        engine=engine,
+        param_history={k: np.array(v) for k, v in (param_history or {}).items()},
+        metrics=np.array([] if metrics is None else metrics, dtype=np.float64),
+        metric_name=problem.metric,
+        problem_name=problem.name,
+    )
