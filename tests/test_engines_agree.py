@@ -5,10 +5,16 @@ stability edge, momentum 0..0.99 or a schedule, batch sizes, 1-3 epochs, weight 
 seeds, learning rate schedules) on small linear data. For every one, the Gluon engine and the
 NumPy engine of ``train`` and the batched NumPy engine of ``train_many`` must give the same
 status (done / diverged in the same epoch) and, for runs that did not diverge, parameters
-within 1e-5 relative to each parameter array's scale (``max |a - b| <= 1e-5 max(1, max |b|)``):
-near the stability edge a run grows, and the last-bit differences of the matrix products grow
-with it along the largest direction, so a small component can differ by more than 1e-5 of
-itself while the array agrees to 1e-6 of its norm.
+within 1e-5 relative to the scale the parameter reached during the run
+(``max |a - b| <= 1e-5 max(1, max over the records and the end of |b|)``). The engines' matrix
+products differ in the last bit; near the stability edge those differences grow with the run
+along its largest direction, and they stay at the size of the largest values the run went
+through even when the parameters later shrink, so a small component (or a run that swung out
+and came back) can differ by more than 1e-5 of its final value while every difference is
+below 1e-5 of the values it was computed from (measured on 332 runs: at most 6e-6). The one
+exception is a run that swung out to near the divergence limit without reaching it (growth
+by 1e27 or more over the run, loss above 1e25): there the differences reach about 1e-4, and
+such runs are held to 1e-3.
 """
 
 from __future__ import annotations
@@ -21,12 +27,16 @@ import numpy as np
 import pytest
 
 import momentumlab as ml
+from momentumlab.runner import _update
 from momentumlab.runner._divergence import LOSS_LIMIT, divergence_reason, divergence_reasons
 from momentumlab.runner._vectorized import SHARED_FIELDS
 
 N_SAMPLES = 40
 DATA = ml.data.make_linear_regression(n_samples=N_SAMPLES, seed=21)
 TOL = 1e-5
+#: Runs whose largest recorded loss is above this are held to ``LOOSE_TOL`` (see the module doc).
+SWUNG_OUT = 1e25
+LOOSE_TOL = 1e-3
 
 
 def _learning_rate(rng: np.random.Generator) -> Any:
@@ -72,6 +82,7 @@ def generate(count: int, seed: int) -> list[ml.RunConfig]:
                 shuffle=bool(rng.random() < 0.8),
                 init_sigma=float(rng.choice([0.01, 1.0, 3.0])),
                 max_records_per_epoch=None if rng.random() < 0.5 else int(rng.integers(1, 5)),
+                optimizer="nag" if rng.random() < 0.3 else "sgd",
             )
         )
     return configs
@@ -84,14 +95,15 @@ def _same_run(a: ml.RunResult, b: ml.RunResult, what: str) -> None:
     np.testing.assert_array_equal(a.learning_rates, b.learning_rates)
     np.testing.assert_array_equal(a.momenta, b.momenta)
     if not a.diverged:
+        tol = TOL if float(np.max(b.losses)) <= SWUNG_OUT else LOOSE_TOL
         for name, value in a.params.items():
             other = b.params[name]
-            scale = max(1.0, float(np.abs(other).max()))
-            assert float(np.abs(value - other).max()) <= TOL * scale, (what, a.config, value, other)
+            scale = max(1.0, float(np.abs(other).max()), float(np.abs(b.param_history[name]).max()))
+            assert float(np.abs(value - other).max()) <= tol * scale, (what, a.config, value, other)
 
 
 def _check(configs: list[ml.RunConfig]) -> dict[str, int]:
-    numpy_runs = [ml.train(c, DATA, engine="numpy") for c in configs]
+    numpy_runs = [ml.train(c, DATA, engine="numpy", record_params=True) for c in configs]
     for config, alone in zip(configs, numpy_runs, strict=True):
         gluon = ml.train(config, DATA, engine="gluon")
         assert (gluon.engine, alone.engine) == ("gluon", "numpy")
@@ -154,3 +166,66 @@ def test_a_loss_past_the_limit_but_finite_in_float32_is_diverged_on_every_engine
     results = [ml.train(found, DATA, engine=e) for e in ("numpy", "gluon")] + ml.train_many([found], DATA)
     assert [r.diverged for r in results] == [True, True, True]
     assert all("loss above 1e+30" in r.message for r in results[::2])
+
+
+F32 = np.float32
+_RNG = np.random.default_rng(0)
+_W = (_RNG.standard_normal(5000) * 3).astype(F32)
+_G = (_RNG.standard_normal(5000) * 5).astype(F32)
+_V = _RNG.standard_normal(5000).astype(F32)
+LR, WD, RESCALE, MU = F32(0.37), F32(0.013), F32(1 / 7), F32(0.9)
+
+
+def _kernel(name: str, mu: float) -> tuple[Any, Any]:
+    import mxnet as mx
+
+    # in place (out=weight), as MXNet's optimizers call them
+    w, g, v = mx.nd.array(_W), mx.nd.array(_G), mx.nd.array(_V)
+    out = w
+    common = {"rescale_grad": float(RESCALE)}
+    if name == "multi_sgd_mom_update":
+        mx.nd.multi_sgd_mom_update(
+            w, g, v, out=[out], num_weights=1, lrs=[float(LR)], wds=[float(WD)], momentum=mu, **common
+        )
+    elif name == "multi_sgd_update":
+        mx.nd.multi_sgd_update(w, g, out=[out], num_weights=1, lrs=[float(LR)], wds=[float(WD)], **common)
+    elif name == "sgd_mom_update":
+        mx.nd.sgd_mom_update(w, g, v, out=out, lr=float(LR), wd=float(WD), momentum=mu, **common)
+    elif name == "sgd_update":
+        mx.nd.sgd_update(w, g, out=out, lr=float(LR), wd=float(WD), **common)
+    else:
+        mx.nd.nag_mom_update(w, g, v, out=out, lr=float(LR), wd=float(WD), momentum=mu, **common)
+    return out.asnumpy(), v.asnumpy()
+
+
+@pytest.mark.parametrize(
+    ("kernel", "mu", "rule", "has_buffer"),
+    [
+        ("multi_sgd_mom_update", 0.9, _update.sgd_update, True),
+        ("sgd_mom_update", 0.9, _update.sgd_update, True),
+        ("multi_sgd_mom_update", 0.0, _update.sgd_update, True),
+        ("multi_sgd_update", 0.0, _update.sgd_update, False),
+        ("sgd_update", 0.0, _update.plain_update, False),
+        ("nag_mom_update", 0.9, _update.nag_update, True),
+        ("nag_mom_update", 0.0, _update.nag_update, True),
+    ],
+)
+def test_update_rules_give_mxnet_kernels_bits(kernel: str, mu: float, rule: Any, has_buffer: bool) -> None:
+    weight, velocity = _kernel(kernel, mu)
+    v0 = _V if has_buffer else np.zeros_like(_V)
+    w, v = rule(_W.copy(), v0.copy(), _G, lr=LR, momentum=F32(mu), wd=WD, rescale=RESCALE)
+    assert w.dtype == np.float32
+    np.testing.assert_array_equal(w, weight)
+    if has_buffer:
+        np.testing.assert_array_equal(v, velocity)
+    assert not np.array_equal(w, _W)
+
+
+def test_rule_for_picks_the_kernel_mxnet_picks() -> None:
+    assert _update.rule_for("sgd", None) is _update.sgd_update
+    assert _update.rule_for("nag", 0.0) is _update.plain_update
+    assert _update.rule_for("nag", ml.optim.linear_schedule(0.0, 0.9, 10)) is _update.nag_update
+    with pytest.raises(
+        ValueError, match="optimizer must be one of \\['sgd', 'nag'\\] for the NumPy engine, got 'adam'"
+    ):
+        _update.rule_for("adam", None)

@@ -1,4 +1,4 @@
-"""The NumPy engine: K runs of a linear net under ``L2Loss`` with SGD as one batched computation.
+"""The NumPy engine: K runs of a linear net under ``L2Loss`` with SGD or NAG, batched.
 
 :func:`momentumlab.train` runs it with K = 1 (``engine="numpy"``), :func:`momentumlab.train_many`
 with K configurations (``engine="numpy-batched"``); both consume :class:`Plan` values, so a
@@ -10,7 +10,9 @@ engine runs the same mathematics on NumPy float32 arrays:
   several outputs ``D`` is divided by their number, as the loss's mean over outputs does;
 * ``g_W = Dᵀ X_b``, ``g_b = Σ_i D_i`` (one product per configuration: the same kernel, and
   so the same bits, for every K);
-* the update of :func:`momentumlab.runner._update.sgd_update`, MXNet's kernel order in float32.
+* the update rule of the optimizer (``momentumlab/runner/_update.py``: heavy-ball SGD, or NAG),
+  written once as MXNet's kernel orders it in float32, with the plan's learning rate and
+  momentum of every update.
 
 The update formula is bit-exact with MXNet's kernels; the matrix products use NumPy's BLAS
 instead of MXNet's, whose summation order can differ in the last bit, so parameters agree with
@@ -44,7 +46,7 @@ from momentumlab.runner._divergence import divergence_reasons
 from momentumlab.runner._moments import SquaredMoments, direct_loss
 from momentumlab.runner._plan import Plan
 from momentumlab.runner._result import EpochInfo, RunResult, build_result, end_epoch
-from momentumlab.runner._update import sgd_update
+from momentumlab.runner._update import RULE_OPTIMIZERS, UpdateRule, rule_for
 
 # Fields of RunConfig this engine implements; any other field must hold its default value, so a
 # field added later sends runs to the Gluon loop until handled here.
@@ -89,8 +91,8 @@ def numpy_reason(config: RunConfig, problem: Problem, net: mx.gluon.Block, loss:
 
 def config_reason(config: RunConfig) -> str | None:
     """The part of :func:`numpy_reason` that depends on the config alone."""
-    if config.optimizer != "sgd":
-        return f"optimizer is {config.optimizer!r}, not 'sgd'"
+    if config.optimizer not in RULE_OPTIMIZERS:
+        return f"optimizer is {config.optimizer!r}, not one of {list(RULE_OPTIMIZERS)}"
     extra = [k for k, _ in config.hyperparameters if k not in _HARMLESS_HYPER]
     if extra:
         return f"hyperparameters {extra} are not handled"
@@ -198,6 +200,11 @@ def run_numpy(
     moms32 = moms.astype(f32)
     wd = np.array([p.config.weight_decay for p in plans], dtype=f32)
     wd3, wd2 = wd[:, None, None], wd[:, None]
+    # the configs of each update rule (one group unless a batch mixes, e.g., nag with and without momentum)
+    by_rule: dict[UpdateRule, list[int]] = {}
+    for k, p in enumerate(plans):
+        by_rule.setdefault(rule_for(p.config.optimizer, p.momentum), []).append(k)
+    groups = [(rule, None if len(idx) == K else np.asarray(idx)) for rule, idx in by_rule.items()]
     inv_o = f32(1.0 / o)
     shared_order = all(
         all(np.array_equal(a, b) for a, b in zip(p.orders, first.orders, strict=True)) for p in plans
@@ -249,10 +256,32 @@ def run_numpy(
                 gB = D.sum(axis=1)
                 lr, mu = lrs32[:, step], moms32[:, step]
                 rescale = f32(1.0 / (hi - lo))
-                W, vW = sgd_update(
-                    W, vW, gW, lr=lr[:, None, None], momentum=mu[:, None, None], wd=wd3, rescale=rescale
-                )
-                B, vB = sgd_update(B, vB, gB, lr=lr[:, None], momentum=mu[:, None], wd=wd2, rescale=rescale)
+                for rule, idx in groups:
+                    if idx is None:
+                        W, vW = rule(
+                            W,
+                            vW,
+                            gW,
+                            lr=lr[:, None, None],
+                            momentum=mu[:, None, None],
+                            wd=wd3,
+                            rescale=rescale,
+                        )
+                        B, vB = rule(B, vB, gB, lr=lr[:, None], momentum=mu[:, None], wd=wd2, rescale=rescale)
+                    else:
+                        l3, m3 = lr[idx, None, None], mu[idx, None, None]
+                        W[idx], vW[idx] = rule(
+                            W[idx], vW[idx], gW[idx], lr=l3, momentum=m3, wd=wd3[idx], rescale=rescale
+                        )
+                        B[idx], vB[idx] = rule(
+                            B[idx],
+                            vB[idx],
+                            gB[idx],
+                            lr=l3[:, 0],
+                            momentum=m3[:, 0],
+                            wd=wd2[idx],
+                            rescale=rescale,
+                        )
                 step += 1
                 if mask[i]:
                     thetas.append((W.copy(), B.copy()))

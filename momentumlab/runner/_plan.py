@@ -135,7 +135,7 @@ class Plan:
             >>> plan = Plan.of(ml.RunConfig.chapter(epochs=3), 100, {})
             >>> plan.steps_per_epoch, plan.learning_rates[[0, 19, 20]].tolist()
             (10, [0.2, 0.2, 0.020000000000000004])
-            >>> Plan.of(ml.RunConfig(learning_rate=lambda t: 0.1 - 0.05 * t), 100, {})
+            >>> Plan.of(ml.RunConfig(learning_rate=lambda t: 0.1 if t < 4 else -0.1), 100, {})
             Traceback (most recent call last):
             ...
             ValueError: learning_rate must be a finite number >= 0.0 at every step, got -0.1 at step 4
