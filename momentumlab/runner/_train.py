@@ -56,8 +56,8 @@ def train(
       is applied by the optimizer at every update; the learning rate and momentum of every
       update are recorded. With the same data, initial parameters and batch order, the
       final weights and bias are bit-identical to the chapter's own loop.
-    * ``"numpy"``: for a linear net under ``L2Loss`` with MXNet's SGD (momentum a number or a
-      schedule), the same update in NumPy float32 (parameters within about 1e-7 relative of
+    * ``"numpy"``: for a linear net under ``L2Loss`` with MXNet's SGD or NAG (momentum a number
+      or a schedule), the same update in NumPy float32 (parameters within about 1e-7 relative of
       the Gluon engine; see ``momentumlab/runner/_numpy.py``), with records from the data's
       moments in float64. It is the engine of :func:`train_many` at K = 1.
 

@@ -78,7 +78,7 @@ def can_train_many(configs: Sequence[RunConfig], problem_or_data: Problem | Line
     """Whether :func:`train_many` can run ``configs`` on ``problem_or_data`` as one batch.
 
     True when every configuration can take the NumPy engine of :func:`momentumlab.train`
-    (a linear net under ``L2Loss`` with plain SGD, the problem's default initialiser) and all
+    (a linear net under ``L2Loss`` with SGD or NAG, the problem's default initialiser) and all
     share the fields in :data:`SHARED_FIELDS`.
 
     Example:
