@@ -131,7 +131,7 @@ def test_one_diverging_config_stops_alone() -> None:
         ([], "configs is empty"),
         ([ml.RunConfig.chapter(), ml.RunConfig.chapter(batch_size=20, period=20)], "batch_size"),
         ([ml.RunConfig.chapter(), ml.RunConfig.chapter(epochs=2)], "epochs"),
-        ([ml.RunConfig.chapter(optimizer="nag")], "optimizer"),
+        ([ml.RunConfig.chapter(optimizer="adam", momentum=None)], "optimizer"),
         ([ml.RunConfig.chapter(batch_size=200, period=200)], "exceeds"),
     ],
 )
