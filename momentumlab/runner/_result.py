@@ -84,7 +84,7 @@ class RunResult:
     Attributes:
         config: the config that ran.
         losses: recorded mean full-dataset losses, the first one before any update (float32
-            values on the Gluon path; float64 on the fast and vectorized paths).
+            values on the Gluon engine; float64 on the NumPy engines).
         record_steps: number of updates completed at each record.
         learning_rates: the learning rate MXNet used for every update.
         momenta: the momentum MXNet used for every update (``nan`` when the optimizer has none).
@@ -92,14 +92,15 @@ class RunResult:
         weight: final ``(n_outputs, n_features)`` weight of a linear net, else ``None``.
         bias: final ``(n_outputs,)`` bias of a linear net, else ``None``.
         wall_time: seconds spent in ``train``.
-        diverged: whether a NaN/inf loss or parameter stopped the run early.
+        diverged: whether the divergence rule stopped the run early (a non-finite loss, a loss
+            above 1e30 or a non-finite parameter at the end of an epoch).
         n_steps: updates done.
         steps_per_epoch: updates per full epoch.
         epochs_completed: epochs run to the end.
         final_loss: the mean full-dataset loss of the final parameters (evaluated once at the
             end, so it is exact even when the last record came before the last update).
         message: a short human-readable summary.
-        engine: which engine ran (see :data:`momentumlab.runner.ENGINES`): ``"gluon"``,
+        engine: which engine ran: ``"gluon"``,
             ``"imperative"`` (the Gluon loop on a net that is not a ``HybridBlock``),
             ``"numpy"`` (the NumPy engine of :func:`momentumlab.train`) or
             ``"numpy-batched"`` (the same NumPy engine running K configurations at once,

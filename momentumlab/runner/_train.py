@@ -87,7 +87,8 @@ def train(
         callback: called with an :class:`EpochInfo` after every epoch.
         record_params: also keep every parameter at every record (for trajectory pictures),
             in ``result.param_history`` as arrays of shape ``(n_records, *param.shape)``.
-        engine: one of :data:`ENGINES`: ``"auto"`` (default), ``"gluon"`` or ``"numpy"``.
+        engine: one of :data:`momentumlab.runner.ENGINES`: ``"auto"`` (default), ``"gluon"`` or
+            ``"numpy"``.
 
     Returns:
         A frozen :class:`RunResult`.
