@@ -287,7 +287,12 @@ def run_numpy(
                     thetas.append((W.copy(), B.copy()))
                     record_steps.append(step)
                     record_epoch.append(epoch)
-            new = [record(*t) for t in thetas[first_record:]]
+            epoch_thetas = thetas[first_record:]
+            new: list[Array] = []
+            if epoch_thetas:  # the epoch's records in one call: (records, K)
+                new = list(
+                    record(np.stack([t[0] for t in epoch_thetas]), np.stack([t[1] for t in epoch_thetas]))
+                )
             losses.extend(new)
             end_loss = new[-1] if mask[-1] else record(W, B)
             checked = np.stack([*new, end_loss], axis=1)  # (K, records of the epoch + 1)
