@@ -73,7 +73,7 @@ def main() -> None:
         timed(functools.partial(ml.train, c, data, engine="gluon"), 1) for c in probe
     )
     print(f"one chapter-loop run: {chapter:.3f} s (median of {args.repeats})")
-    print(f"one train run: fast path {one_fast * 1e3:.1f} ms, gluon path {one_gluon * 1e3:.1f} ms")
+    print(f"one train run: numpy engine {one_fast * 1e3:.1f} ms, gluon engine {one_gluon * 1e3:.1f} ms")
     print(
         "sequential columns are extrapolated: K x the median of "
         f"{args.probe} timed runs; distinct seeds per config"
