@@ -11,10 +11,13 @@ products differ in the last bit; near the stability edge those differences grow 
 along its largest direction, and they stay at the size of the largest values the run went
 through even when the parameters later shrink, so a small component (or a run that swung out
 and came back) can differ by more than 1e-5 of its final value while every difference is
-below 1e-5 of the values it was computed from (measured on 332 runs: at most 6e-6). The one
-exception is a run that swung out to near the divergence limit without reaching it (growth
-by 1e27 or more over the run, loss above 1e25): there the differences reach about 1e-4, and
-such runs are held to 1e-3.
+below 1e-5 of the values it was computed from. The exception is a run that is blowing up
+without having reached the divergence limit yet: its loss grew by 1e10 or more over the run,
+and the differences, amplified with it, reach about 1e-4; such runs are held to 1e-3.
+Measured on 1168 runs that did not diverge (``generate(1000, seed=2) + generate(300, seed=1)``),
+largest difference by growth of the loss (largest record / first record): below 1e1: 1.1e-6
+(844 runs); 1e1-1e3: 3.8e-6; 1e3-1e6: 5.8e-6; 1e6-1e10: 2.2e-6; 1e10-1e20: 1.1e-5;
+above 1e20: 1.2e-4.
 """
 
 from __future__ import annotations
@@ -34,8 +37,8 @@ from momentumlab.runner._vectorized import SHARED_FIELDS
 N_SAMPLES = 40
 DATA = ml.data.make_linear_regression(n_samples=N_SAMPLES, seed=21)
 TOL = 1e-5
-#: Runs whose largest recorded loss is above this are held to ``LOOSE_TOL`` (see the module doc).
-SWUNG_OUT = 1e25
+#: Runs whose loss grew by more than this factor are held to ``LOOSE_TOL`` (see the module doc).
+BLOWING_UP = 1e10
 LOOSE_TOL = 1e-3
 
 
@@ -95,7 +98,7 @@ def _same_run(a: ml.RunResult, b: ml.RunResult, what: str) -> None:
     np.testing.assert_array_equal(a.learning_rates, b.learning_rates)
     np.testing.assert_array_equal(a.momenta, b.momenta)
     if not a.diverged:
-        tol = TOL if float(np.max(b.losses)) <= SWUNG_OUT else LOOSE_TOL
+        tol = TOL if float(np.max(b.losses)) <= BLOWING_UP * float(b.losses[0]) else LOOSE_TOL
         for name, value in a.params.items():
             other = b.params[name]
             scale = max(1.0, float(np.abs(other).max()), float(np.abs(b.param_history[name]).max()))
@@ -123,18 +126,18 @@ def _check(configs: list[ml.RunConfig]) -> dict[str, int]:
     return counts
 
 
-def test_engines_agree_on_60_generated_configurations() -> None:
-    counts = _check(generate(60, seed=0))
+def test_engines_agree_on_300_generated_configurations() -> None:
+    counts = _check(generate(300, seed=1))
     # the generator reaches both sides of the stability edge
-    assert counts["diverged"] >= 3
-    assert counts["done"] >= 20
+    assert counts["diverged"] >= 15
+    assert counts["done"] >= 100
 
 
 @pytest.mark.slow
-def test_engines_agree_on_300_generated_configurations() -> None:
-    counts = _check(generate(300, seed=1))
-    assert counts["diverged"] >= 15
-    assert counts["done"] >= 100
+def test_engines_agree_on_1000_more_generated_configurations() -> None:
+    counts = _check(generate(1000, seed=2))
+    assert counts["diverged"] >= 50
+    assert counts["done"] >= 300
 
 
 def test_divergence_rule_parts() -> None:
