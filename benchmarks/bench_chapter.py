@@ -4,8 +4,8 @@ Workload ("Momentum with Gluon"): 1000 x 2 data, batch 10, lr 0.2 (x0.1 from epo
 momentum 0.9, 3 epochs, the full-dataset loss recorded every 10 examples (301 records).
 
 Rows: the chapter's own loop (DataLoader, un-hybridized loss, a host sync per record, written
-out below in plain MXNet), ``ml.train(path="gluon")`` (the default Gluon loop),
-``ml.train()`` (auto: the fast path), a NumPy loop of the same math (the floor on this CPU)
+out below in plain MXNet), ``ml.train(engine="gluon")`` (the default Gluon loop),
+``ml.train()`` (auto: the NumPy engine), a NumPy loop of the same math (the floor on this CPU)
 and a PyTorch loop when torch is importable. Each is run ``--repeats`` times, interleaved, and
 the table gives medians and the chapter loop's median divided by each row's.
 
@@ -143,8 +143,8 @@ def main() -> None:
     X, y = data.numpy()
     candidates: dict[str, Callable[[], Any]] = {
         "chapter loop (DataLoader)": lambda: chapter_loop(data, w0, b0, orders),
-        "ml.train path='gluon'": lambda: ml.train(config, data, path="gluon"),
-        "ml.train (auto: fast)": lambda: ml.train(config, data),
+        "ml.train engine='gluon'": lambda: ml.train(config, data, engine="gluon"),
+        "ml.train (auto: numpy)": lambda: ml.train(config, data),
         "NumPy loop (floor)": lambda: numpy_loop(X, y, w0, b0, orders),
     }
     torch_run = torch_loop(X, y, w0, b0, orders)

@@ -5,7 +5,7 @@ path), timed once after a warm-up on a smaller problem; the table gives the time
 and per example, whether records came from moments or passes, and a NumPy measurement of the
 two ways to visit a shuffled epoch: one permuted copy of the data then slices
 (``copy``) vs gathering each batch by index (``gather``). The run uses the cheaper one by the
-rule in ``momentumlab/runner/_fast.py``. The Gluon path is timed where an epoch has at most
+rule in ``momentumlab/runner/_numpy.py``. The Gluon path is timed where an epoch has at most
 ``--gluon-steps`` updates. Cells with more than ``--max-elements`` values (n*d) are skipped to
 keep the memory and the runtime small (default 1e8: n = 1e6 with d = 1000 needs 4 GB and is
 skipped unless asked for).
@@ -63,15 +63,15 @@ def main() -> None:
             t0 = time.perf_counter()
             result = ml.train(config, data)
             fast = time.perf_counter() - t0
-            assert result.path == "fast"
+            assert result.engine == "numpy"
             records = "moments" if d + 1 <= 11 else "passes"
-            per_batch = ml.runner._fast.gather_per_batch(n, d, BATCH)
+            per_batch = ml.runner._numpy.gather_per_batch(n, d, BATCH)
             X = data.features.asnumpy()
             copy, gather = visit_costs(X, np.random.default_rng(2).permutation(n))
             gluon_s, ratio = "-", "-"
             if n // BATCH <= args.gluon_steps:
                 t0 = time.perf_counter()
-                ml.train(config, data, path="gluon")
+                ml.train(config, data, engine="gluon")
                 g = time.perf_counter() - t0
                 gluon_s, ratio = f"{g:8.3f}", f"{g / fast:9.1f}x"
             print(

@@ -65,13 +65,15 @@ def main() -> None:
     ml.models.init_normal(net, seed=0)
     w0, b0 = ml.models.get_linear_params(net)
     chapter_loop(data, w0, b0, orders)  # warm-up
-    ml.train(base, data, path="gluon")
+    ml.train(base, data, engine="gluon")
     chapter = timed(lambda: chapter_loop(data, w0, b0, orders), args.repeats)
     probe = configs(args.probe, base)
     one_fast = statistics.median(timed(functools.partial(ml.train, c, data), 1) for c in probe)
-    one_gluon = statistics.median(timed(functools.partial(ml.train, c, data, path="gluon"), 1) for c in probe)
+    one_gluon = statistics.median(
+        timed(functools.partial(ml.train, c, data, engine="gluon"), 1) for c in probe
+    )
     print(f"one chapter-loop run: {chapter:.3f} s (median of {args.repeats})")
-    print(f"one train run: fast path {one_fast * 1e3:.1f} ms, gluon path {one_gluon * 1e3:.1f} ms")
+    print(f"one train run: numpy engine {one_fast * 1e3:.1f} ms, gluon engine {one_gluon * 1e3:.1f} ms")
     print(
         "sequential columns are extrapolated: K x the median of "
         f"{args.probe} timed runs; distinct seeds per config"

@@ -172,7 +172,7 @@ def test_chapter_decay_with_multifactor_scheduler_equals_momentumlab_schedule_bi
     net = ml.models.LinearRegressor(2)
     ml.models.init_normal(net, seed=3)
     w0, b0 = ml.models.get_linear_params(net)
-    result = ml.train(config, data, net=net, initialize=False, path="gluon")
+    result = ml.train(config, data, net=net, initialize=False, engine="gluon")
     orders = ml.batch_orders(config, data.n_samples)
     w, b = _chapter_decay_with_multifactor(data, w0, b0, orders, bs, epochs)
     np.testing.assert_array_equal(np.asarray(result.weight), w)
@@ -186,7 +186,7 @@ def test_chapter_decay_with_multifactor_scheduler_equals_momentumlab_schedule_bi
 
 def test_per_epoch_config_equals_the_chapter_default_bit_for_bit() -> None:
     data = ml.data.make_linear_regression(n_samples=200, seed=5)
-    default = ml.train(ml.RunConfig.chapter(epochs=4, seed=1), data, path="gluon")
+    default = ml.train(ml.RunConfig.chapter(epochs=4, seed=1), data, engine="gluon")
     per_epoch = ml.RunConfig(
         batch_size=10,
         momentum=0.9,
@@ -197,6 +197,6 @@ def test_per_epoch_config_equals_the_chapter_default_bit_for_bit() -> None:
         epochs=4,
         seed=1,
     )
-    result = ml.train(per_epoch, data, path="gluon")
+    result = ml.train(per_epoch, data, engine="gluon")
     np.testing.assert_array_equal(np.asarray(result.weight), np.asarray(default.weight))
     np.testing.assert_array_equal(result.learning_rates, default.learning_rates)

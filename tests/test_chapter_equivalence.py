@@ -34,7 +34,7 @@ def test_train_matches_chapter_loop_bit_for_bit(
     net = ml.models.LinearRegressor(2)
     ml.models.init_normal(net, sigma=1.0, seed=seed)
     w0, b0 = ml.models.get_linear_params(net)
-    result = ml.train(config, data, net=net, initialize=False, path="gluon")
+    result = ml.train(config, data, net=net, initialize=False, engine="gluon")
     orders = ml.batch_orders(config, data.n_samples)
     losses, w, b = chapter_train(
         data.features, data.labels, w0, b0, orders, batch_size, lr, mom, epochs, period
@@ -53,7 +53,7 @@ def test_shuffle_false_uses_the_data_order() -> None:
     net = ml.models.LinearRegressor(2)
     ml.models.init_normal(net, seed=1)
     w0, b0 = ml.models.get_linear_params(net)
-    result = ml.train(config, data, net=net, initialize=False, path="gluon")
+    result = ml.train(config, data, net=net, initialize=False, engine="gluon")
     assert result.weight is not None
     assert result.bias is not None
     identity = [np.arange(200)] * 3

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import momentumlab as ml
-from momentumlab.runner._fast import gather_per_batch
 from momentumlab.runner._moments import SquaredMoments, direct_loss
+from momentumlab.runner._numpy import gather_per_batch
 from tests.chapter import chapter_train
 
 
@@ -52,8 +52,8 @@ def test_fast_path_matches_gluon_path(
         shuffle=shuffle,
     )
     fast = ml.train(config, data)
-    gluon = ml.train(config, data, path="gluon")
-    assert (fast.path, gluon.path) == ("fast", "gluon")
+    gluon = ml.train(config, data, engine="gluon")
+    assert (fast.engine, gluon.engine) == ("numpy", "gluon")
     assert fast.weight is not None
     assert gluon.weight is not None
     assert fast.bias is not None
@@ -75,7 +75,7 @@ def test_fast_path_matches_the_chapter_loop() -> None:
     net = ml.models.LinearRegressor(2)
     ml.models.init_normal(net, seed=0)
     w0, b0 = ml.models.get_linear_params(net)
-    result = ml.train(config, data, net=net, initialize=False, path="fast")
+    result = ml.train(config, data, net=net, initialize=False, engine="numpy")
     orders = ml.batch_orders(config, data.n_samples)
     losses, w, b = chapter_train(data.features, data.labels, w0, b0, orders, 10, 0.2, 0.9, 3, 10)
     assert result.weight is not None
@@ -103,8 +103,8 @@ def test_fast_path_multi_output_schedule_callback_and_history() -> None:
     )
     seen: dict[str, list[ml.EpochInfo]] = {"fast": [], "gluon": []}
     fast = ml.train(config, data, callback=seen["fast"].append, record_params=True)
-    gluon = ml.train(config, data, callback=seen["gluon"].append, record_params=True, path="gluon")
-    assert fast.path == "fast"
+    gluon = ml.train(config, data, callback=seen["gluon"].append, record_params=True, engine="gluon")
+    assert fast.engine == "numpy"
     assert fast.weight is not None
     assert gluon.weight is not None
     assert_close_params(fast.weight, gluon.weight)
@@ -128,7 +128,7 @@ def test_fast_path_divergence_agrees_with_gluon() -> None:
         epochs=4,
     )
     fast = ml.train(config, data)
-    gluon = ml.train(config, data, path="gluon")
+    gluon = ml.train(config, data, engine="gluon")
     assert fast.diverged
     assert gluon.diverged
     assert fast.epochs_completed == gluon.epochs_completed
@@ -142,8 +142,8 @@ def test_fast_path_heldout_loss_metric() -> None:
     problem = ml.problems.linear_problem(train_data, heldout=held)
     config = ml.RunConfig.chapter(epochs=2)
     fast = ml.train(config, problem)
-    gluon = ml.train(config, problem, path="gluon")
-    assert fast.path == "fast"
+    gluon = ml.train(config, problem, engine="gluon")
+    assert fast.engine == "numpy"
     assert fast.metric_name == "loss"
     np.testing.assert_allclose(fast.metrics, gluon.metrics, rtol=2e-4)
 
@@ -155,7 +155,7 @@ def test_fast_path_per_batch_gather_on_wide_data() -> None:
     assert gather_per_batch(400, 120, 10)
     config = ml.RunConfig.chapter(learning_rate=0.005, epochs=2, max_records_per_epoch=3, seed=1)
     fast = ml.train(config, data)
-    gluon = ml.train(config, data, path="gluon")
+    gluon = ml.train(config, data, engine="gluon")
     assert fast.weight is not None
     assert gluon.weight is not None
     assert_close_params(fast.weight, gluon.weight)
@@ -177,15 +177,15 @@ def test_auto_falls_back_and_fast_explains(config: ml.RunConfig, problem_kind: s
     if problem_kind == "relu":
         net = mx.gluon.nn.Dense(1, in_units=2, activation="relu")
     cfg = dataclasses.replace(config, epochs=1)
-    assert ml.train(cfg, data, net=net).path == "gluon"
-    with pytest.raises(ValueError, match=f"path must be 'auto' or 'gluon'.*{reason}"):
-        ml.train(cfg, data, net=net, path="fast")
+    assert ml.train(cfg, data, net=net).engine == "gluon"
+    with pytest.raises(ValueError, match=f"engine must be 'auto' or 'gluon'.*{reason}"):
+        ml.train(cfg, data, net=net, engine="numpy")
 
 
-def test_path_argument_is_validated() -> None:
+def test_engine_argument_is_validated() -> None:
     data = ml.data.make_linear_regression(n_samples=20, seed=0)
-    with pytest.raises(ValueError, match="path must be one of"):
-        ml.train(ml.RunConfig.chapter(epochs=1), data, path="numpy")
+    with pytest.raises(ValueError, match="engine must be one of"):
+        ml.train(ml.RunConfig.chapter(epochs=1), data, engine="fast")
 
 
 @settings(max_examples=60, deadline=None)
@@ -222,7 +222,7 @@ def test_record_cap_gives_the_same_positions_on_both_paths() -> None:
     data = ml.data.make_linear_regression(n_samples=500, seed=0)
     config = ml.RunConfig.chapter(epochs=2, max_records_per_epoch=4)
     fast = ml.train(config, data)
-    gluon = ml.train(config, data, path="gluon")
+    gluon = ml.train(config, data, engine="gluon")
     np.testing.assert_array_equal(fast.record_steps, gluon.record_steps)
     np.testing.assert_array_equal(fast.record_steps, [0, 12, 25, 37, 50, 62, 75, 87, 100])
 

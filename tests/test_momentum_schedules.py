@@ -45,7 +45,7 @@ def _run(config: ml.RunConfig, seed: int = 0) -> tuple[ml.RunResult, Array, Arra
     net = ml.models.LinearRegressor(2)
     ml.models.init_normal(net, seed=seed)
     w0, b0 = ml.models.get_linear_params(net)
-    return ml.train(config, DATA, net=net, initialize=False, path="gluon"), w0, b0
+    return ml.train(config, DATA, net=net, initialize=False, engine="gluon"), w0, b0
 
 
 @settings(max_examples=6, deadline=None)
@@ -249,9 +249,22 @@ def test_bad_momentum_configs_raise(kwargs: dict[str, object], message: str) -> 
         ml.RunConfig(**kwargs)  # type: ignore[arg-type]
 
 
-def test_momentum_schedule_out_of_range_raises_when_used() -> None:
-    bad: Callable[[int], float] = lambda t: 1.5  # noqa: E731
+@pytest.mark.parametrize("engine", ["auto", "gluon"])
+def test_momentum_schedule_out_of_range_raises_when_planned(engine: str) -> None:
+    bad: Callable[[int], float] = lambda t: 0.5 if t < 7 else 1.5  # noqa: E731
     with pytest.raises(
-        ValueError, match=r"momentum schedule must give values in \[0.0, 1.0\), got 1.5 at step 0"
+        ValueError, match=r"momentum must be a finite number in \[0.0, 1.0\) at every step, got 1.5 at step 7"
     ):
-        ml.train(ml.RunConfig.chapter(momentum=bad, epochs=1), DATA)
+        ml.train(ml.RunConfig.chapter(momentum=bad, epochs=1), DATA, engine=engine)
+
+
+@pytest.mark.parametrize("engine", ["auto", "gluon"])
+def test_learning_rate_schedule_with_a_bad_value_names_the_step(engine: str) -> None:
+    for value, shown in ((-0.5, "-0.5"), (float("nan"), "nan")):
+
+        def bad(t: int, v: float = value) -> float:
+            return 0.1 if t != 5 else v
+
+        message = rf"learning_rate must be a finite number >= 0.0 at every step, got {shown} at step 5"
+        with pytest.raises(ValueError, match=message):
+            ml.train(ml.RunConfig.chapter(learning_rate=bad, epochs=1), DATA, engine=engine)

@@ -149,12 +149,12 @@ def test_momentum_zero_is_plain_sgd_bit_for_bit(name: str, data: st.DataObject) 
         ml.models.init_normal(net, seed=rng)
     params0 = ml.models.get_params(net)
     # the Gluon path is the one that must match Gluon bit for bit; the NumPy fast path that
-    # ``path="auto"`` picks for linear + L2 problems agrees to float32 round-off
+    # ``engine="auto"`` picks for linear + L2 problems agrees to float32 round-off
     twin = problem.make_net()
     ml.models.init_normal(twin, seed=0)
     ml.models.set_params(twin, params0)
     auto = ml.train(config, problem, net=twin, initialize=False)
-    result = ml.train(config, problem, net=net, initialize=False, path="gluon")
+    result = ml.train(config, problem, net=net, initialize=False, engine="gluon")
     rates = [schedule.learning_rate(lr, e) if schedule else lr for e in range(1, epochs + 1)]
     expected = plain_sgd(
         problem, params0, ml.batch_orders(config, n), batch_size=batch_size, learning_rates=rates
@@ -162,7 +162,7 @@ def test_momentum_zero_is_plain_sgd_bit_for_bit(name: str, data: st.DataObject) 
     assert result.params.keys() == expected.keys()
     for key, value in expected.items():
         np.testing.assert_array_equal(result.params[key], value, err_msg=key)
-    if auto.path != "gluon" and auto.losses[-1] <= auto.losses[0]:
+    if auto.engine != "gluon" and auto.losses[-1] <= auto.losses[0]:
         # same start, other kernels; (a run that blows up amplifies round-off, so not those)
         for key, value in expected.items():
             np.testing.assert_allclose(auto.params[key], value, rtol=1e-5, atol=1e-6, err_msg=key)

@@ -84,7 +84,7 @@ def _start(
 def test_momentum_zero_is_plain_sgd_bit_for_bit(p: dict[str, float]) -> None:
     config = _config(p, momentum=0.0)
     net, w0, b0 = _start(config)
-    result = ml.train(config, DATA, net=net, initialize=False, path="gluon")
+    result = ml.train(config, DATA, net=net, initialize=False, engine="gluon")
     assert result.weight is not None
     assert result.bias is not None
     got = np.concatenate([result.weight.ravel(), result.bias])
@@ -233,8 +233,8 @@ def test_keeps_a_callers_net_parameters_when_asked() -> None:
 def test_an_imperative_net_runs_the_imperative_path() -> None:
     net = mx.gluon.nn.Sequential()
     net.add(mx.gluon.nn.Dense(1, in_units=2))
-    result = ml.train(ml.RunConfig.chapter(epochs=1), DATA, net=net, path="gluon")
-    assert result.path == "imperative"
+    result = ml.train(ml.RunConfig.chapter(epochs=1), DATA, net=net, engine="gluon")
+    assert result.engine == "imperative"
     assert result.weight is not None
     assert result.final_loss < result.losses[0]
 

@@ -138,8 +138,8 @@ def test_chunks_use_the_vectorised_engine_and_match_point_by_point(tmp_path: Pat
     assert one.n_diverged > 0
     with ml.sweep.Store(tmp_path / "one.sqlite") as a, ml.sweep.Store(tmp_path / "many.sqlite") as b:
         ra, rb = {r.key: r.to_result() for r in a.rows()}, {r.key: r.to_result() for r in b.rows()}
-    assert {r.path for r in rb.values()} == {"vectorized"}
-    assert "vectorized" not in {r.path for r in ra.values()}
+    assert {r.engine for r in rb.values()} == {"numpy-batched"}
+    assert "numpy-batched" not in {r.engine for r in ra.values()}
     for key, x in ra.items():
         y = rb[key]
         assert x.diverged == y.diverged

@@ -145,7 +145,7 @@ def run_results(draw: st.DrawFn) -> ml.RunResult:
         epochs_completed=draw(st.integers(0, 1000)),
         final_loss=draw(_floats),
         message=draw(st.text(max_size=30)),
-        path=draw(st.sampled_from(["gluon", "fast", "vectorized", "imperative"])),
+        engine=draw(st.sampled_from(["gluon", "numpy", "numpy-batched", "imperative"])),
         param_history=draw(_array_dicts),
         metrics=draw(_arrays(np.float64)),
         metric_name=draw(st.none() | _names),
@@ -174,6 +174,7 @@ def test_any_run_result_round_trips_equal(shared_store: ml.sweep.Store, results:
         row = store.get(k)
         assert row.status == ("diverged" if r.diverged else "done")
         assert_same_result(row.to_result(), r)
+        assert row.to_result() == r  # RunResult.__eq__ says the same
         _same_value(row.final_loss, float(r.final_loss), "final_loss column")
     assert all(k in store for k in keys)
 
@@ -595,3 +596,16 @@ def test_a_failed_export_leaves_no_partial_file(tmp_path: Path, monkeypatch: pyt
     with ml.sweep.Store(path, read_only=True) as store, pytest.raises(OSError, match="No space left"):
         store.to_json(tmp_path / "out.json")
     assert not [f for f in os.listdir(tmp_path) if f.startswith("out")]
+
+
+def test_run_result_equality_sees_every_field_and_validates_lengths() -> None:
+    a = synthetic(seed=1)
+    assert a == synthetic(seed=1)
+    assert a != dataclasses.replace(a, wall_time=a.wall_time + 1.0)
+    assert a != dataclasses.replace(a, losses=a.losses.astype(np.float32))  # dtype counts
+    nan = dataclasses.replace(a, final_loss=float("nan"))
+    assert nan == dataclasses.replace(a, final_loss=float("nan"))  # NaN equals NaN
+    with pytest.raises(ValueError, match=r"record_steps must have len\(losses\) = 50 entries, got 3"):
+        dataclasses.replace(a, record_steps=np.arange(3))
+    with pytest.raises(ValueError, match=r"learning_rates must have n_steps = 50 entries, got 2"):
+        dataclasses.replace(a, learning_rates=np.ones(2))

@@ -9,14 +9,16 @@ Example:
 """
 
 from momentumlab.runner._config import RunConfig as RunConfig
+from momentumlab.runner._plan import batch_orders as batch_orders
 from momentumlab.runner._result import EpochInfo as EpochInfo
 from momentumlab.runner._result import RunResult as RunResult
-from momentumlab.runner._train import batch_orders as batch_orders
+from momentumlab.runner._train import ENGINES as ENGINES
 from momentumlab.runner._train import train as train
 from momentumlab.runner._vectorized import can_train_many as can_train_many
 from momentumlab.runner._vectorized import train_many as train_many
 
 __all__ = [
+    "ENGINES",
     "EpochInfo",
     "RunConfig",
     "RunResult",

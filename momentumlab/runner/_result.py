@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from momentumlab._src.types import Array
 from momentumlab.runner._config import RunConfig
 
+if TYPE_CHECKING:
+    from momentumlab.problems import Problem
+    from momentumlab.runner._plan import Plan
 
-def divergence_message(epoch: int, *, loss_ok: bool) -> str:
-    """The message of a run stopped in ``epoch`` by a non-finite loss or parameters."""
-    return f"diverged in epoch {epoch}: non-finite {'loss' if not loss_ok else 'parameters'}"
+
+def divergence_message(epoch: int, reason: str) -> str:
+    """The message of a run stopped in ``epoch`` by the divergence rule (``reason`` says which part)."""
+    return f"diverged in epoch {epoch}: {reason}"
 
 
 def finished_message(epochs: int, steps: int, final_loss: float) -> str:
@@ -29,13 +35,13 @@ def end_epoch(
     learning_rate: float,
     loss: float,
     step: int,
-    loss_ok: bool,
-    params_ok: bool,
+    reason: str,
     callback: Callable[[EpochInfo], None] | None,
 ) -> str:
     """Report an epoch (log and callback) and return ``""``, or the divergence message.
 
-    Every path of :func:`momentumlab.train` ends its epochs here, so they report alike.
+    Every engine ends its epochs here, with ``reason`` from
+    :func:`momentumlab.runner._divergence.divergence_reason`, so they report alike.
     """
     logger = logging.getLogger("momentumlab")
     if callback is not None or logger.isEnabledFor(logging.INFO):
@@ -43,9 +49,9 @@ def end_epoch(
         logger.info("epoch %d: learning rate %g, loss %.4e", epoch, info.learning_rate, info.loss)
         if callback is not None:
             callback(info)
-    if loss_ok and params_ok:
+    if not reason:
         return ""
-    message = divergence_message(epoch, loss_ok=loss_ok)
+    message = divergence_message(epoch, reason)
     logger.warning(message)
     return message
 
@@ -79,7 +85,7 @@ class RunResult:
     Attributes:
         config: the config that ran.
         losses: recorded mean full-dataset losses, the first one before any update (float32
-            values on the Gluon path; float64 on the fast and vectorized paths).
+            values on the Gluon engine; float64 on the NumPy engines).
         record_steps: number of updates completed at each record.
         learning_rates: the learning rate MXNet used for every update.
         momenta: the momentum MXNet used for every update (``nan`` when the optimizer has none).
@@ -87,16 +93,19 @@ class RunResult:
         weight: final ``(n_outputs, n_features)`` weight of a linear net, else ``None``.
         bias: final ``(n_outputs,)`` bias of a linear net, else ``None``.
         wall_time: seconds spent in ``train``.
-        diverged: whether a NaN/inf loss or parameter stopped the run early.
+        diverged: whether the divergence rule stopped the run early (a non-finite loss, a loss
+            above 1e30 or a non-finite parameter at the end of an epoch).
         n_steps: updates done.
         steps_per_epoch: updates per full epoch.
         epochs_completed: epochs run to the end.
         final_loss: the mean full-dataset loss of the final parameters (evaluated once at the
             end, so it is exact even when the last record came before the last update).
         message: a short human-readable summary.
-        path: which implementation ran: ``"gluon"``, ``"imperative"`` (a net that is not a
-            ``HybridBlock``), ``"fast"`` (see :func:`momentumlab.train`) or ``"vectorized"``
-            (:func:`momentumlab.train_many`).
+        engine: which engine ran: ``"gluon"``,
+            ``"imperative"`` (the Gluon loop on a net that is not a ``HybridBlock``),
+            ``"numpy"`` (the NumPy engine of :func:`momentumlab.train`) or
+            ``"numpy-batched"`` (the same NumPy engine running K configurations at once,
+            :func:`momentumlab.train_many`).
         param_history: with ``train(..., record_params=True)``, every parameter at every
             record, shape ``(n_records, *param.shape)``, keyed like ``params``; else empty.
         metrics: the problem's held-out metric at the same positions as ``losses`` (empty
@@ -120,7 +129,7 @@ class RunResult:
     epochs_completed: int
     final_loss: float = math.nan
     message: str = ""
-    path: str = "gluon"
+    engine: str = "gluon"
     param_history: dict[str, Array] = field(default_factory=dict)
     metrics: Array = field(default_factory=lambda: np.zeros(0))
     metric_name: str | None = None
@@ -129,6 +138,31 @@ class RunResult:
     def __post_init__(self) -> None:
         for name in ("losses", "record_steps", "learning_rates", "momenta", "metrics"):
             _readonly(getattr(self, name))
+        n_records = len(self.losses)
+        lengths = {
+            "record_steps": (len(self.record_steps), n_records, "len(losses)"),
+            "learning_rates": (len(self.learning_rates), self.n_steps, "n_steps"),
+            "momenta": (len(self.momenta), self.n_steps, "n_steps"),
+        }
+        if len(self.metrics):
+            lengths["metrics"] = (len(self.metrics), n_records, "len(losses) (or 0 without a metric)")
+        for name, (got, want, what) in lengths.items():
+            if got != want:
+                raise ValueError(f"{name} must have {what} = {want} entries, got {got}")
+        for pname, history in self.param_history.items():
+            if len(history) != n_records:
+                raise ValueError(
+                    f"param_history[{pname!r}] must have len(losses) = {n_records} entries, "
+                    f"got {len(history)}"
+                )
+
+    def __eq__(self, other: object) -> bool:
+        """Field by field: arrays equal in shape, dtype and value (NaN equals NaN)."""
+        if not isinstance(other, RunResult):
+            return NotImplemented
+        return all(_same(getattr(self, f.name), getattr(other, f.name)) for f in dataclasses.fields(self))
+
+    __hash__ = None  # type: ignore[assignment]
 
     @property
     def record_epochs(self) -> Array:
@@ -152,5 +186,81 @@ class RunResult:
     def __repr__(self) -> str:
         return (
             f"RunResult(final_loss={self.final_loss:.4e}, n_steps={self.n_steps}, "
-            f"diverged={self.diverged}, wall_time={self.wall_time:.3f}s, path={self.path!r})"
+            f"diverged={self.diverged}, wall_time={self.wall_time:.3f}s, engine={self.engine!r})"
         )
+
+
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
+            return False
+        if a.shape != b.shape or a.dtype != b.dtype:
+            return False
+        if a.dtype.kind in "fc":
+            return bool(np.array_equal(a, b, equal_nan=True))
+        return bool(np.array_equal(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return a == b
+
+
+def _linear_pair(params: Mapping[str, Array]) -> tuple[Array | None, Array | None]:
+    """The weight and bias of a net with one 2-D weight (and at most one bias), else ``None``."""
+    weights = [k for k, v in params.items() if k.endswith("weight") and v.ndim == 2]
+    biases = [k for k in params if k.endswith("bias")]
+    if len(weights) != 1 or len(biases) > 1 or len(params) != len(weights) + len(biases):
+        return None, None
+    return params[weights[0]].copy(), (params[biases[0]].copy() if biases else None)
+
+
+def build_result(
+    plan: Plan,
+    *,
+    engine: str,
+    problem: Problem,
+    losses: Array | Sequence[float],
+    record_steps: Array | Sequence[int],
+    learning_rates: Array | Sequence[float],
+    momenta: Array | Sequence[float],
+    params: Mapping[str, Array],
+    final_loss: float,
+    n_steps: int,
+    epochs_completed: int,
+    message: str,
+    wall_time: float,
+    param_history: Mapping[str, Array] | None = None,
+    metrics: Array | Sequence[float] | None = None,
+) -> RunResult:
+    """The one constructor of a :class:`RunResult` for every engine.
+
+    ``message`` is ``""`` for a run that ran to its end (the finished message is written
+    here) or the divergence message of :func:`end_epoch`; ``weight`` and ``bias`` are read
+    from ``params`` for a net with one 2-D weight and at most one bias.
+    """
+    own = {k: np.array(v) for k, v in params.items()}
+    weight, bias = _linear_pair(own)
+    diverged = bool(message)
+    return RunResult(
+        config=plan.config,
+        losses=np.array(losses, dtype=np.float64),
+        record_steps=np.array(record_steps, dtype=np.int64),
+        learning_rates=np.array(learning_rates, dtype=np.float64),
+        momenta=np.array(momenta, dtype=np.float64),
+        params=own,
+        weight=weight,
+        bias=bias,
+        wall_time=float(wall_time),
+        diverged=diverged,
+        n_steps=int(n_steps),
+        steps_per_epoch=plan.steps_per_epoch,
+        epochs_completed=int(epochs_completed),
+        final_loss=float(final_loss),
+        message=message if diverged else finished_message(epochs_completed, n_steps, final_loss),
+        engine=engine,
+        param_history={k: np.array(v) for k, v in (param_history or {}).items()},
+        metrics=np.array([] if metrics is None else metrics, dtype=np.float64),
+        metric_name=problem.metric,
+        problem_name=problem.name,
+    )

@@ -130,7 +130,7 @@ def run_chunk(tasks: Sequence[Task], data: object) -> list[Outcome]:
 
     This is the one place that chooses the engine: a chunk of two or more runs that
     :func:`momentumlab.can_train_many` accepts runs as one batch through
-    :func:`momentumlab.train_many` (``row.result.path == "vectorized"``); anything else runs point
+    :func:`momentumlab.train_many` (``row.result.engine == "numpy-batched"``); anything else runs point
     by point through :func:`momentumlab.train`.
     """
     started = time.time()
