@@ -121,33 +121,49 @@ _names = st.text(min_size=0, max_size=10).filter(lambda s: "\x00" not in s)
 _array_dicts = st.dictionaries(_names, _arrays(), max_size=4)
 
 
+def _vectors(n: int, dtype: Any) -> st.SearchStrategy[Array]:
+    return hnp.arrays(dtype, (n,))
+
+
 @st.composite
 def run_results(draw: st.DrawFn) -> ml.RunResult:
+    """Results of any shape and content that RunResult accepts (lengths agree as it checks)."""
     config = dataclasses.replace(
         TINY,
         learning_rate=draw(st.floats(1e-4, 10.0)),
         momentum=draw(st.none() | st.just(0.0) | st.floats(1e-6, 0.99)),
         seed=draw(st.integers(0, 2**31)),
     )
+    n_records = draw(st.integers(0, 6))
+    n_steps = draw(st.integers(0, 6))
+    history = st.dictionaries(
+        _names,
+        _dtypes.flatmap(
+            lambda d: hnp.array_shapes(min_dims=0, max_dims=2, min_side=0, max_side=3).flatmap(
+                lambda shape: hnp.arrays(d, (n_records, *shape))
+            )
+        ),
+        max_size=3,
+    )
     return ml.RunResult(
         config=config,
-        losses=draw(_arrays(np.float64) | _arrays(np.float32)),
-        record_steps=draw(_arrays(np.int64)),
-        learning_rates=draw(_arrays(np.float64)),
-        momenta=draw(_arrays(np.float64)),
+        losses=draw(_vectors(n_records, np.float64) | _vectors(n_records, np.float32)),
+        record_steps=draw(_vectors(n_records, np.int64)),
+        learning_rates=draw(_vectors(n_steps, np.float64)),
+        momenta=draw(_vectors(n_steps, np.float64)),
         params=draw(_array_dicts),
         weight=draw(st.none() | _arrays()),
         bias=draw(st.none() | _arrays()),
         wall_time=draw(_floats),
         diverged=draw(st.booleans()),
-        n_steps=draw(st.integers(0, 10**9)),
+        n_steps=n_steps,
         steps_per_epoch=draw(st.integers(0, 10**6)),
         epochs_completed=draw(st.integers(0, 1000)),
         final_loss=draw(_floats),
         message=draw(st.text(max_size=30)),
         engine=draw(st.sampled_from(["gluon", "numpy", "numpy-batched", "imperative"])),
-        param_history=draw(_array_dicts),
-        metrics=draw(_arrays(np.float64)),
+        param_history=draw(history),
+        metrics=draw(st.just(np.zeros(0)) | _vectors(n_records, np.float64)),
         metric_name=draw(st.none() | _names),
         problem_name=draw(st.text(max_size=12)),
     )
@@ -487,7 +503,7 @@ def test_damaged_rows_are_skipped_and_named(tmp_path: Path, caplog: pytest.LogCa
     conn = sqlite3.connect(path)
     (plain,) = conn.execute("SELECT result FROM runs WHERE key = ?", (renamed,)).fetchone()
     doc = json.loads(plain)
-    doc["engine"] = doc.pop("path")
+    doc["path"] = doc.pop("engine")
     conn.execute("UPDATE runs SET result = ? WHERE key = ?", (json.dumps(doc), renamed))
     conn.commit()
     conn.close()
@@ -499,7 +515,7 @@ def test_damaged_rows_are_skipped_and_named(tmp_path: Path, caplog: pytest.LogCa
             assert_same_result(r.to_result(), synthetic(seed=keys.index(r.key)))
         assert sorted(store.unreadable) == sorted(bad_blob + bad_text)
         assert "skipped 21 unreadable row(s)" in caplog.text
-        assert "['engine'] that RunResult does not have" in store.unreadable[renamed]
+        assert "['path'] that RunResult does not have" in store.unreadable[renamed]
         # summaries read no blob: only the rows with damaged text are left out
         assert len(store.summaries()) == 28  # the renamed field's row has sound columns
         with pytest.raises(ValueError, match=f"row '{bad_blob[0]}' of .* is unreadable"):

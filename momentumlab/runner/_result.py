@@ -150,10 +150,10 @@ class RunResult:
             if got != want:
                 raise ValueError(f"{name} must have {what} = {want} entries, got {got}")
         for pname, history in self.param_history.items():
-            if len(history) != n_records:
+            if np.shape(history)[:1] != (n_records,):
                 raise ValueError(
                     f"param_history[{pname!r}] must have len(losses) = {n_records} entries, "
-                    f"got {len(history)}"
+                    f"got shape {np.shape(history)}"
                 )
 
     def __eq__(self, other: object) -> bool:
