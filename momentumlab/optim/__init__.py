@@ -61,6 +61,16 @@ if _typing.TYPE_CHECKING:  # the MXNet-touching names below load on first use
     from momentumlab.optim._bridge import ScheduleLR as ScheduleLR
     from momentumlab.optim._bridge import as_lr_scheduler as as_lr_scheduler
     from momentumlab.optim._bridge import from_mxnet as from_mxnet
+    from momentumlab.optim._family import FAMILY_OPTIMIZERS as FAMILY_OPTIMIZERS
+    from momentumlab.optim._family import QHM as QHM
+    from momentumlab.optim._family import AggMo as AggMo
+    from momentumlab.optim._family import Demon as Demon
+    from momentumlab.optim._family import Lookahead as Lookahead
+    from momentumlab.optim._family import SGDScheduleFree as SGDScheduleFree
+    from momentumlab.optim._family import TorchSGD as TorchSGD
+    from momentumlab.optim._family import demon_momentum as demon_momentum
+    from momentumlab.optim._family import evaluation_point as evaluation_point
+    from momentumlab.optim._family import register_family as register_family
     from momentumlab.optim._optimizers import ScheduledMomentumNAG as ScheduledMomentumNAG
     from momentumlab.optim._optimizers import ScheduledMomentumSGD as ScheduledMomentumSGD
     from momentumlab.optim._optimizers import SeededSGLD as SeededSGLD
@@ -78,6 +88,16 @@ if _typing.TYPE_CHECKING:  # the MXNet-touching names below load on first use
 # Trainer factory, MXNet optimizers and scheduler bridge: importing them imports MXNet, so
 # they load on first use and the schedules stay importable without it.
 _LAZY = {
+    "AggMo": "_family",
+    "Demon": "_family",
+    "FAMILY_OPTIMIZERS": "_family",
+    "Lookahead": "_family",
+    "QHM": "_family",
+    "SGDScheduleFree": "_family",
+    "TorchSGD": "_family",
+    "demon_momentum": "_family",
+    "evaluation_point": "_family",
+    "register_family": "_family",
     "EXCLUDED_OPTIMIZERS": "_trainer",
     "HYPERPARAMETER_CHECKS": "_trainer",
     "MOMENTUM_SCHEDULE_OPTIMIZERS": "_trainer",
@@ -115,18 +135,23 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "EXCLUDED_OPTIMIZERS",
+    "FAMILY_OPTIMIZERS",
     "HYPERPARAMETER_CHECKS",
     "MOMENTUM_SCHEDULE_OPTIMIZERS",
+    "QHM",
     "SCHEDULE_KINDS",
+    "AggMo",
     "BoundPerEpoch",
     "ConstantSchedule",
     "CosineDecay",
     "CosineWarmRestarts",
     "CustomSchedule",
+    "Demon",
     "EpochDecay",
     "ExponentialDecay",
     "JoinSchedules",
     "LinearSchedule",
+    "Lookahead",
     "MultistepDecay",
     "OneCycle",
     "OneCycleLearningRate",
@@ -137,12 +162,14 @@ __all__ = [
     "PlateauState",
     "PolynomialSchedule",
     "ReduceOnPlateau",
+    "SGDScheduleFree",
     "Schedule",
     "ScheduleLR",
     "ScheduledMomentumNAG",
     "ScheduledMomentumSGD",
     "SeededSGLD",
     "StepDecay",
+    "TorchSGD",
     "Warmup",
     "as_lr_scheduler",
     "bind_schedule",
@@ -153,6 +180,8 @@ __all__ = [
     "cosine_decay",
     "cosine_warm_restarts",
     "custom_schedule",
+    "demon_momentum",
+    "evaluation_point",
     "exponential_decay",
     "from_mxnet",
     "join_schedules",
@@ -164,6 +193,7 @@ __all__ = [
     "piecewise_constant",
     "piecewise_scales",
     "polynomial_schedule",
+    "register_family",
     "registered_optimizers",
     "schedule_from_dict",
     "step_decay",
