@@ -19,6 +19,15 @@ import typing as _typing
 
 from momentumlab.optim._plateau import PlateauState as PlateauState
 from momentumlab.optim._plateau import ReduceOnPlateau as ReduceOnPlateau
+from momentumlab.optim._reference import REFERENCE_UPDATES as REFERENCE_UPDATES
+from momentumlab.optim._reference import ReferenceRun as ReferenceRun
+from momentumlab.optim._reference import demon_momentum as demon_momentum
+from momentumlab.optim._reference import mxnet_to_torch_momentum as mxnet_to_torch_momentum
+from momentumlab.optim._reference import mxnet_velocity_to_torch_buffer as mxnet_velocity_to_torch_buffer
+from momentumlab.optim._reference import reference_run as reference_run
+from momentumlab.optim._reference import reference_update as reference_update
+from momentumlab.optim._reference import torch_buffer_to_mxnet_velocity as torch_buffer_to_mxnet_velocity
+from momentumlab.optim._reference import torch_to_mxnet_momentum as torch_to_mxnet_momentum
 from momentumlab.optim._schedules import SCHEDULE_KINDS as SCHEDULE_KINDS
 from momentumlab.optim._schedules import BoundPerEpoch as BoundPerEpoch
 from momentumlab.optim._schedules import ConstantSchedule as ConstantSchedule
@@ -68,7 +77,6 @@ if _typing.TYPE_CHECKING:  # the MXNet-touching names below load on first use
     from momentumlab.optim._family import Lookahead as Lookahead
     from momentumlab.optim._family import SGDScheduleFree as SGDScheduleFree
     from momentumlab.optim._family import TorchSGD as TorchSGD
-    from momentumlab.optim._family import demon_momentum as demon_momentum
     from momentumlab.optim._family import evaluation_point as evaluation_point
     from momentumlab.optim._family import register_family as register_family
     from momentumlab.optim._optimizers import ScheduledMomentumNAG as ScheduledMomentumNAG
@@ -95,7 +103,6 @@ _LAZY = {
     "QHM": "_family",
     "SGDScheduleFree": "_family",
     "TorchSGD": "_family",
-    "demon_momentum": "_family",
     "evaluation_point": "_family",
     "register_family": "_family",
     "EXCLUDED_OPTIMIZERS": "_trainer",
@@ -124,6 +131,7 @@ if not _typing.TYPE_CHECKING:  # hidden from type checkers, which see the import
         module = _LAZY.get(name)
         if module is None:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        _importlib.import_module(f"{__name__}._family")  # registers the family's optimizers with MXNet
         value = getattr(_importlib.import_module(f"{__name__}.{module}"), name)
         globals()[name] = value
         return value
@@ -139,6 +147,7 @@ __all__ = [
     "HYPERPARAMETER_CHECKS",
     "MOMENTUM_SCHEDULE_OPTIMIZERS",
     "QHM",
+    "REFERENCE_UPDATES",
     "SCHEDULE_KINDS",
     "AggMo",
     "BoundPerEpoch",
@@ -162,6 +171,7 @@ __all__ = [
     "PlateauState",
     "PolynomialSchedule",
     "ReduceOnPlateau",
+    "ReferenceRun",
     "SGDScheduleFree",
     "Schedule",
     "ScheduleLR",
@@ -188,15 +198,21 @@ __all__ = [
     "linear_schedule",
     "make_trainer",
     "multistep_decay",
+    "mxnet_to_torch_momentum",
+    "mxnet_velocity_to_torch_buffer",
     "one_cycle",
     "optimizer_hyperparameters",
     "piecewise_constant",
     "piecewise_scales",
     "polynomial_schedule",
+    "reference_run",
+    "reference_update",
     "register_family",
     "registered_optimizers",
     "schedule_from_dict",
     "step_decay",
+    "torch_buffer_to_mxnet_velocity",
+    "torch_to_mxnet_momentum",
     "trainable_optimizers",
     "warmup",
 ]

@@ -48,6 +48,7 @@ import mxnet as mx
 import numpy as np
 
 from momentumlab._src.checks import check_float, check_int
+from momentumlab.optim._reference import demon_momentum
 
 #: The smallest normal float32: MXNet parses optimizer scalars as float32 and rejects less.
 _FLOAT32_TINY = float(np.finfo(np.float32).tiny)
@@ -324,25 +325,6 @@ class AggMo(_Family):
         for beta, b in zip(self.betas, state, strict=True):
             b[:] = beta * b + g
         weight[:] = weight - (lr / len(self.betas)) * mx.nd.add_n(*state)
-
-
-def demon_momentum(step: int, momentum: float, total_steps: int | None) -> float:
-    """Demon's decayed momentum at ``step`` (from 0): ``beta0 p / ((1 - beta0) + beta0 p)``.
-
-    ``p = max(1 - step / total_steps, 0)`` (Chen et al., "Demon: improved neural network
-    training with momentum decay"): ``beta0`` at step 0, 0 from step ``total_steps`` on;
-    ``total_steps=None`` keeps ``beta0`` (no decay).
-
-    Example:
-        >>> import momentumlab as ml
-        >>> [round(ml.optim.demon_momentum(t, 0.9, 4), 4) for t in range(5)]
-        [0.9, 0.871, 0.8182, 0.6923, 0.0]
-    """
-    if total_steps is None:
-        return momentum
-    p = max(1.0 - step / total_steps, 0.0)
-    denominator = (1.0 - momentum) + momentum * p
-    return momentum * p / denominator if denominator > 0 else 0.0
 
 
 class Demon(_Family):
