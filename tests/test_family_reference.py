@@ -66,7 +66,8 @@ def mxnet_run(
     Xm, ym = mx.nd.array(X, dtype=dtype), mx.nd.array(y.reshape(-1, 1), dtype=dtype)
 
     def theta() -> F64:
-        return np.concatenate([net.weight.data().asnumpy().ravel(), net.bias.data().asnumpy()]).astype(float)
+        out: F64 = np.concatenate([net.weight.data().asnumpy().ravel(), net.bias.data().asnumpy()])
+        return out.astype(np.float64)
 
     weights, evals = [theta()], [theta()]
     for step in range(N_STEPS):
