@@ -29,6 +29,7 @@ from momentumlab.optim._reference import reference_update as reference_update
 from momentumlab.optim._reference import torch_buffer_to_mxnet_velocity as torch_buffer_to_mxnet_velocity
 from momentumlab.optim._reference import torch_to_mxnet_momentum as torch_to_mxnet_momentum
 from momentumlab.optim._schedules import SCHEDULE_KINDS as SCHEDULE_KINDS
+from momentumlab.optim._schedules import WSD_SHAPES as WSD_SHAPES
 from momentumlab.optim._schedules import BoundPerEpoch as BoundPerEpoch
 from momentumlab.optim._schedules import ConstantSchedule as ConstantSchedule
 from momentumlab.optim._schedules import CosineDecay as CosineDecay
@@ -49,6 +50,7 @@ from momentumlab.optim._schedules import PolynomialSchedule as PolynomialSchedul
 from momentumlab.optim._schedules import Schedule as Schedule
 from momentumlab.optim._schedules import StepDecay as StepDecay
 from momentumlab.optim._schedules import Warmup as Warmup
+from momentumlab.optim._schedules import WarmupStableDecay as WarmupStableDecay
 from momentumlab.optim._schedules import bind_schedule as bind_schedule
 from momentumlab.optim._schedules import constant_schedule as constant_schedule
 from momentumlab.optim._schedules import cosine_decay as cosine_decay
@@ -65,6 +67,7 @@ from momentumlab.optim._schedules import polynomial_schedule as polynomial_sched
 from momentumlab.optim._schedules import schedule_from_dict as schedule_from_dict
 from momentumlab.optim._schedules import step_decay as step_decay
 from momentumlab.optim._schedules import warmup as warmup
+from momentumlab.optim._schedules import warmup_stable_decay as warmup_stable_decay
 
 if _typing.TYPE_CHECKING:  # the MXNet-touching names below load on first use
     from momentumlab.optim._bridge import ScheduleLR as ScheduleLR
@@ -149,6 +152,7 @@ __all__ = [
     "QHM",
     "REFERENCE_UPDATES",
     "SCHEDULE_KINDS",
+    "WSD_SHAPES",
     "AggMo",
     "BoundPerEpoch",
     "ConstantSchedule",
@@ -181,6 +185,7 @@ __all__ = [
     "StepDecay",
     "TorchSGD",
     "Warmup",
+    "WarmupStableDecay",
     "as_lr_scheduler",
     "bind_schedule",
     "check_hyperparameters",
@@ -215,4 +220,5 @@ __all__ = [
     "torch_to_mxnet_momentum",
     "trainable_optimizers",
     "warmup",
+    "warmup_stable_decay",
 ]

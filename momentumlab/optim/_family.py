@@ -243,9 +243,11 @@ class TorchSGD(_Family):
         self.momentum = _unit("momentum", momentum)
 
     def create_state(self, index: Any, weight: mx.nd.NDArray) -> mx.nd.NDArray:
+        """The state of one parameter (its buffers, as the class docstring says)."""
         return self._zeros(weight)
 
     def update(self, index: Any, weight: mx.nd.NDArray, grad: mx.nd.NDArray, state: mx.nd.NDArray) -> None:
+        """One update of ``weight`` in place (the formula in the class docstring)."""
         g, lr, _ = self._begin(index, weight, grad)
         state[:] = self.momentum * state + g
         weight[:] = weight - lr * state
@@ -281,9 +283,11 @@ class QHM(_Family):
         self.nu = check_nu("nu", nu)
 
     def create_state(self, index: Any, weight: mx.nd.NDArray) -> mx.nd.NDArray:
+        """The state of one parameter (its buffers, as the class docstring says)."""
         return self._zeros(weight)
 
     def update(self, index: Any, weight: mx.nd.NDArray, grad: mx.nd.NDArray, state: mx.nd.NDArray) -> None:
+        """One update of ``weight`` in place (the formula in the class docstring)."""
         g, lr, _ = self._begin(index, weight, grad)
         beta, nu = self.momentum, self.nu
         state[:] = beta * state + (1.0 - beta) * g
@@ -318,9 +322,11 @@ class AggMo(_Family):
         self.betas = parse_betas("betas", betas)
 
     def create_state(self, index: Any, weight: mx.nd.NDArray) -> tuple[mx.nd.NDArray, ...]:
+        """The state of one parameter (its buffers, as the class docstring says)."""
         return tuple(self._zeros(weight) for _ in self.betas)
 
     def update(self, index: Any, weight: mx.nd.NDArray, grad: mx.nd.NDArray, state: Any) -> None:
+        """One update of ``weight`` in place (the formula in the class docstring)."""
         g, lr, _ = self._begin(index, weight, grad)
         for beta, b in zip(self.betas, state, strict=True):
             b[:] = beta * b + g
@@ -359,9 +365,11 @@ class Demon(_Family):
         self.momentum = self.momentum_init
 
     def create_state(self, index: Any, weight: mx.nd.NDArray) -> mx.nd.NDArray:
+        """The state of one parameter (its buffers, as the class docstring says)."""
         return self._zeros(weight)
 
     def update(self, index: Any, weight: mx.nd.NDArray, grad: mx.nd.NDArray, state: mx.nd.NDArray) -> None:
+        """One update of ``weight`` in place (the formula in the class docstring)."""
         self._update_count(index)
         t = int(self._index_update_count[index])
         beta = demon_momentum(t - 1, self.momentum_init, self.total_steps)
@@ -434,9 +442,11 @@ class Lookahead(_Family):
             self.momentum = self.inner.momentum
 
     def create_state(self, index: Any, weight: mx.nd.NDArray) -> tuple[Any, mx.nd.NDArray]:
+        """The state of one parameter (its buffers, as the class docstring says)."""
         return (self.inner.create_state_multi_precision(index, weight), weight.copy())
 
     def update(self, index: Any, weight: mx.nd.NDArray, grad: mx.nd.NDArray, state: Any) -> None:
+        """One update of ``weight`` in place (the formula in the class docstring)."""
         self._update_count(index)
         t = int(self._index_update_count[index])
         inner = self.inner
@@ -501,12 +511,14 @@ class SGDScheduleFree(_Family):
         self._averaging: dict[Any, tuple[float, float]] = {}  # index -> (lr_max, weight_sum)
 
     def create_state(self, index: Any, weight: mx.nd.NDArray) -> tuple[mx.nd.NDArray, mx.nd.NDArray]:
+        """The state of one parameter (its buffers, as the class docstring says)."""
         state = (weight.copy(), weight.copy())
         self._states[index] = state
         self._averaging[index] = (0.0, 0.0)
         return state
 
     def update(self, index: Any, weight: mx.nd.NDArray, grad: mx.nd.NDArray, state: Any) -> None:
+        """One update of ``weight`` in place (the formula in the class docstring)."""
         g, lr, t = self._begin(index, weight, grad)
         z, x = state
         self._states[index] = state
