@@ -48,7 +48,6 @@ METHODS: dict[str, dict[str, Any]] = {
     "nag": {"momentum": 0.8},
     "sgd_torch": {"momentum": 0.8},
     "qhm": {"momentum": 0.9, "nu": 0.7},
-    "demon": {"momentum": 0.9, "total_steps": 40},
     "aggmo": {"betas": (0.0, 0.5, 0.8)},
     "sgd_schedule_free": {"momentum": 0.9},
 }
@@ -120,6 +119,17 @@ def test_any_per_step_momentum_and_nu_schedule(
     assert rel.max() < 1e-6
 
 
+def test_demon_is_predicted_as_sgd_with_its_decayed_momenta() -> None:
+    q, gradient, theta0 = setup(3, 40.0)
+    lrs = np.array([SCHEDULES["warmup-cosine"](t) for t in range(N_STEPS)])
+    run = ml.optim.reference_run("demon", gradient, theta0, lrs, momentum=0.9, total_steps=40)
+    momenta = [ml.optim.demon_momentum(t, 0.9, 40) for t in range(N_STEPS)]
+    curve = ml.theory.predict_curve(
+        q, "sgd", lrs, weight=theta0[:-1].reshape(1, -1), bias=theta0[-1:], momentum=momenta
+    )
+    assert_matches(curve.losses, measured(q, run.weights), q)
+
+
 def test_a_constant_schedule_gives_the_predicted_rate() -> None:
     q, _, theta0 = setup(1, 50.0)
     tuning = ml.theory.optimal_momentum(q)
@@ -152,7 +162,6 @@ def test_a_constant_schedule_gives_the_predicted_rate() -> None:
         ({"optimizer": "qhm", "nu": 2.0}, ValueError, "nu must be in [0.0, 1.0], got 2.0"),
         ({"bias": None}, ValueError, "bias must be given for a problem with a bias"),
         ({"optimizer": "aggmo", "betas": ()}, ValueError, "betas must be a non-empty sequence"),
-        ({"optimizer": "demon", "total_steps": 0}, ValueError, "total_steps must be an integer >= 1, got 0"),
     ],
 )
 def test_predict_curve_checks_its_arguments(

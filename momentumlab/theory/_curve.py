@@ -10,7 +10,8 @@ and the buffers in the update conventions of :mod:`momentumlab.optim` (no weight
   v' = mu v - eta lam e``;
 * ``sgd_torch``, ``(e, b)``: ``b' = mu b + lam e;  e' = e - eta b'``;
 * ``qhm``, ``(e, b)``: ``b' = beta b + (1-beta) lam e;  e' = e - eta ((1-nu) lam e + nu b')``;
-* ``demon``: ``sgd`` with ``mu = demon_momentum(t)``;
+* Demon is ``sgd`` with the per-step momentum ``[ml.optim.demon_momentum(t, beta0, T) for t
+  in range(n)]``: pass that as ``momentum`` (this package imports only NumPy);
 * ``aggmo``, ``(e, b_1..b_K)``: ``b_i' = beta_i b_i + lam e;  e' = e - (eta/K) sum_i b_i'``;
 * ``sgd_schedule_free``, ``(z, x)``: ``y = (1-beta) z + beta x;  z' = z - eta lam y;
   x' = (1-c) x + c z'`` (the loss at ``y``, or at ``x``);
@@ -29,13 +30,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from momentumlab._src.checks import check_bool, check_choice, check_float, check_int
+from momentumlab._src.checks import check_bool, check_choice, check_float
 from momentumlab.theory._quadratic import LeastSquares
 
 Array = npt.NDArray[np.float64]
 
 #: The methods :func:`predict_curve` predicts (named as their MXNet optimizers).
-CURVE_METHODS = ("aggmo", "demon", "nag", "qhm", "sgd", "sgd_schedule_free", "sgd_torch")
+CURVE_METHODS = ("aggmo", "nag", "qhm", "sgd", "sgd_schedule_free", "sgd_torch")
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,6 @@ def predict_curve(
     momentum: float | Sequence[float] | npt.ArrayLike = 0.0,
     nu: float | Sequence[float] | npt.ArrayLike = 0.7,
     betas: Sequence[float] = (0.0, 0.9, 0.99),
-    total_steps: int | None = None,
     weight_lr_power: float = 2.0,
     r: float = 0.0,
     at_evaluation_point: bool = False,
@@ -108,11 +108,11 @@ def predict_curve(
         learning_rates: the rate of every update (its length is the number of updates).
         weight: initial weights, ``(n_outputs, n_features)``.
         bias: initial biases ``(n_outputs,)`` (required with a bias).
-        momentum: ``mu`` (``sgd``, ``nag``, ``sgd_torch``), ``beta`` (``qhm``,
-            ``sgd_schedule_free``) or Demon's ``beta_init``; a float or one value per update.
+        momentum: ``mu`` (``sgd``, ``nag``, ``sgd_torch``) or ``beta`` (``qhm``,
+            ``sgd_schedule_free``); a float or one value per update (Demon: ``sgd`` with
+            its decayed momenta, see :func:`momentumlab.optim.demon_momentum`).
         nu: QHM's ``nu``, a float or one value per update.
         betas: AggMo's ``beta_i``.
-        total_steps: Demon's ``T`` (``None``: no decay).
         weight_lr_power: schedule-free SGD's ``q``.
         r: schedule-free SGD's ``r``.
         at_evaluation_point: for ``sgd_schedule_free``, the loss at the average ``x``
@@ -140,12 +140,6 @@ def predict_curve(
     at_x = check_bool("at_evaluation_point", at_evaluation_point)
     moms = _per_step("momentum", momentum, n, low=0.0, high=1.0, high_open=True)
     nus = _per_step("nu", nu, n, low=0.0, high=1.0, high_open=False)
-    if name == "demon":
-        from momentumlab.optim._reference import demon_momentum  # NumPy only
-
-        T = None if total_steps is None else check_int("total_steps", total_steps, low=1)
-        moms = np.array([demon_momentum(t, float(moms[0]), T) for t in range(n)])
-        name = "sgd"
     bs = [check_float(f"betas[{i}]", b, low=0.0, high=1.0, high_open=True) for i, b in enumerate(betas)]
     if name == "aggmo" and not bs:
         raise ValueError("betas must be a non-empty sequence of values in [0, 1), got []")
