@@ -1,8 +1,9 @@
 """The momentum family as MXNet optimizers: QHM, AggMo, Demon, Lookahead, schedule-free SGD, torch SGD.
 
 Each class is an ``mx.optimizer.Optimizer`` registered in MXNet's optimizer registry under
-its lowercase name (:data:`FAMILY_OPTIMIZERS`) when :mod:`momentumlab.optim`'s trainer
-factory is imported, so ``gluon.Trainer(params, "qhm", {...})``,
+its lowercase name (:data:`FAMILY_OPTIMIZERS`) when this module is imported, which
+:mod:`momentumlab.optim`'s trainer factory does (as does the first use of any MXNet-touching
+name of :mod:`momentumlab.optim`), so ``gluon.Trainer(params, "qhm", {...})``,
 :func:`~momentumlab.optim.make_trainer` and ``RunConfig(optimizer="qhm")`` all find them.
 Registration is idempotent (:func:`register_family`).
 
@@ -45,13 +46,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import mxnet as mx
-import numpy as np
 
 from momentumlab._src.checks import check_float, check_int
+from momentumlab.optim._optimizers import FLOAT32_TINY
 from momentumlab.optim._reference import demon_momentum
-
-#: The smallest normal float32: MXNet parses optimizer scalars as float32 and rejects less.
-_FLOAT32_TINY = float(np.finfo(np.float32).tiny)
 
 
 def _unit(name: str, value: Any) -> float:
@@ -373,7 +371,7 @@ class Demon(_Family):
         self._update_count(index)
         t = int(self._index_update_count[index])
         beta = demon_momentum(t - 1, self.momentum_init, self.total_steps)
-        self.momentum = beta if beta >= _FLOAT32_TINY else 0.0
+        self.momentum = beta if beta >= FLOAT32_TINY else 0.0
         kwargs: dict[str, Any] = {"rescale_grad": self.rescale_grad, "momentum": self.momentum}
         if self.clip_gradient:
             kwargs["clip_gradient"] = self.clip_gradient
