@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -214,3 +215,49 @@ def test_float32_mxnet_full_batch_run_follows_the_prediction_to_its_float32_floo
     big = excess > 1e-4 * excess[0]
     assert big.sum() >= 10  # NAG is below 1e-4 after 18 updates
     assert np.max(np.abs(run[big] - q.optimal_loss - excess[big]) / excess[big]) < 1e-4
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.floats(0.01, 100.0), min_size=1, max_size=5),
+    st.floats(0.001, 0.5),
+    st.floats(0.0, 0.95),
+)
+def test_family_rates_agree_with_heavy_ball_where_the_methods_coincide(
+    spectrum: list[float], lr: float, mu: float
+) -> None:
+    hb = ml.theory.rate(spectrum, lr, mu)
+    rate = ml.theory.family_rate
+    assert math.isclose(rate(spectrum, "sgd", lr, mu), hb, rel_tol=1e-6, abs_tol=1e-9)
+    assert math.isclose(rate(spectrum, "sgd_torch", lr, mu), hb, rel_tol=1e-6, abs_tol=1e-9)
+    assert math.isclose(rate(spectrum, "aggmo", lr, betas=(mu,)), hb, rel_tol=1e-6, abs_tol=1e-9)
+    assert math.isclose(
+        rate(spectrum, "qhm", lr, mu, nu=0.0), ml.theory.rate(spectrum, lr), rel_tol=1e-6, abs_tol=1e-9
+    )
+    if mu < 0.95:
+        scaled = lr / (1 - mu)
+        assert math.isclose(rate(spectrum, "qhm", scaled, mu, nu=1.0), hb, rel_tol=1e-6, abs_tol=1e-9)
+        nag = rate(spectrum, "nag", lr, mu)
+        assert math.isclose(rate(spectrum, "qhm", scaled, mu, nu=mu), nag, rel_tol=1e-6, abs_tol=1e-9)
+
+
+@pytest.mark.parametrize("method", ["sgd", "nag", "qhm", "aggmo"])
+def test_family_rate_is_the_contraction_of_the_predicted_curve(method: str) -> None:
+    q, _, theta0 = setup(2, 40.0)
+    hyper = {"sgd": {"momentum": 0.7}, "nag": {"momentum": 0.7}, "qhm": {"momentum": 0.9, "nu": 0.7}}
+    kw = hyper.get(method, {"betas": (0.0, 0.5, 0.8)})
+    lr = 0.5 / q.lambda_max
+    curve = ml.theory.predict_curve(
+        q, method, np.full(600, lr), weight=theta0[:-1].reshape(1, -1), bias=theta0[-1:], **kw
+    )
+    excess = curve.mode_losses.sum(axis=1)
+    assert excess[-1] > 0
+    contraction = (excess[-1] / excess[-301]) ** (1 / 600)
+    predicted = ml.theory.family_rate(q, method, lr, **kw)
+    assert predicted < 1
+    assert abs(contraction - predicted) < 0.01 * predicted
+
+
+def test_schedule_free_has_no_constant_rate() -> None:
+    with pytest.raises(ValueError, match="optimizer must not be 'sgd_schedule_free' for a rate"):
+        ml.theory.family_rate([1.0], "sgd_schedule_free", 0.1, 0.9)

@@ -21,7 +21,9 @@ Example:
 
 from momentumlab.theory._curve import CURVE_METHODS as CURVE_METHODS
 from momentumlab.theory._curve import PredictedCurve as PredictedCurve
+from momentumlab.theory._curve import family_rate as family_rate
 from momentumlab.theory._curve import predict_curve as predict_curve
+from momentumlab.theory._curve import step_matrices as step_matrices
 from momentumlab.theory._fit import RateFit as RateFit
 from momentumlab.theory._fit import fit_rate as fit_rate
 from momentumlab.theory._fit import steps_to_tolerance as steps_to_tolerance
@@ -49,6 +51,7 @@ __all__ = [
     "Tuning",
     "best_learning_rate",
     "critical_learning_rates",
+    "family_rate",
     "fit_rate",
     "hessian",
     "is_stable",
@@ -60,5 +63,6 @@ __all__ = [
     "predict_curve",
     "rate",
     "stationary_loss",
+    "step_matrices",
     "steps_to_tolerance",
 ]

@@ -79,6 +79,117 @@ def _per_step(name: str, value: Any, n: int, *, low: float, high: float | None, 
     return arr
 
 
+def step_matrices(
+    optimizer: str,
+    eigenvalues: npt.ArrayLike,
+    learning_rate: float,
+    momentum: float = 0.0,
+    *,
+    nu: float = 0.7,
+    betas: Sequence[float] = (0.0, 0.9, 0.99),
+    averaging: float = 1.0,
+) -> Array:
+    """The matrix of one update per eigenvalue: ``state' = M state`` (see the module docstring).
+
+    The state is ``(e, v)`` (``sgd``, ``nag``), ``(e, b)`` (``sgd_torch``, ``qhm``),
+    ``(e, b_1, ..., b_K)`` (``aggmo``) or ``(z, x)`` (``sgd_schedule_free``, whose averaging
+    weight ``c`` of this update is ``averaging``). :func:`predict_curve` multiplies them.
+
+    Args:
+        optimizer: one of :data:`CURVE_METHODS`.
+        eigenvalues: the Hessian eigenvalues ``lam``, shape ``(p,)``.
+        learning_rate: ``eta`` of the update.
+        momentum: ``mu`` or ``beta`` of the update.
+        nu: QHM's ``nu``.
+        betas: AggMo's betas.
+        averaging: schedule-free SGD's ``c`` in [0, 1].
+
+    Returns:
+        ``(p, s, s)`` float64 matrices.
+
+    Example:
+        >>> import momentumlab as ml
+        >>> ml.theory.step_matrices("sgd", [2.0], 0.25, 0.5)[0].tolist()  # [[1 - h, mu], [-h, mu]]
+        [[0.5, 0.5], [-0.5, 0.5]]
+    """
+    name = check_choice("optimizer", optimizer, CURVE_METHODS)
+    lam = np.asarray(eigenvalues, dtype=np.float64).reshape(-1)
+    eta, mu, nu_ = float(learning_rate), float(momentum), float(nu)
+    h = eta * lam
+    one, zero = np.ones_like(lam), np.zeros_like(lam)
+    rows: list[list[Array]]
+    if name == "sgd":  # v' = mu v - h e; e' = e + v'
+        rows = [[1 - h, mu * one], [-h, mu * one]]
+    elif name == "nag":  # e' = (1 - (1+mu) h) e + mu^2 v; v' = mu v - h e
+        rows = [[1 - (1 + mu) * h, mu * mu * one], [-h, mu * one]]
+    elif name == "sgd_torch":  # b' = mu b + lam e; e' = e - eta b'
+        rows = [[1 - h, -eta * mu * one], [lam, mu * one]]
+    elif name == "qhm":  # b' = beta b + (1-beta) lam e; e' = e - eta ((1-nu) lam e + nu b')
+        rows = [[1 - h * (1 - nu_ + nu_ * (1 - mu)), -eta * nu_ * mu * one], [(1 - mu) * lam, mu * one]]
+    elif name == "aggmo":  # b_i' = beta_i b_i + lam e; e' = e - (eta/K) sum b_i'
+        if not betas:
+            raise ValueError("betas must be a non-empty sequence of values in [0, 1), got []")
+        k = len(betas)
+        rows = [[1 - h] + [-(eta / k) * beta * one for beta in betas]]
+        for i in range(k):
+            rows.append([lam] + [(betas[i] * one if j == i else zero) for j in range(k)])
+    else:  # sgd_schedule_free, state (z, x): z' = z - h y, y = (1-beta) z + beta x; x' = (1-c) x + c z'
+        c = float(averaging)
+        zz, zx = 1 - h * (1 - mu), -h * mu
+        rows = [[zz, zx], [c * zz, (1 - c) * one + c * zx]]
+    out: Array = np.stack([np.stack(row, axis=-1) for row in rows], axis=-2)
+    return out
+
+
+def family_rate(
+    spectrum: npt.ArrayLike,
+    optimizer: str,
+    learning_rate: float,
+    momentum: float = 0.0,
+    *,
+    nu: float = 0.7,
+    betas: Sequence[float] = (0.0, 0.9, 0.99),
+) -> float:
+    """The linear rate of ``optimizer`` at constant hyperparameters: the largest spectral radius.
+
+    The per-step contraction of the error, ``max over eigenvalues of rho(M(lam))`` for the
+    :func:`step_matrices`; for ``sgd`` it equals :func:`rate` (tested). Evaluate it on a
+    grid of ``(learning_rate, momentum)`` for the phase diagram of heavy ball, NAG or QHM(nu).
+    Schedule-free SGD has no constant rate (its averaging weight changes every step). QHM
+    with ``nu = 0`` keeps a buffer that never reaches the error, so its rate is plain GD's.
+
+    Args:
+        spectrum: the Hessian eigenvalues (or a :class:`LeastSquares`).
+        optimizer: one of :data:`CURVE_METHODS` except ``sgd_schedule_free``.
+        learning_rate: ``eta``.
+        momentum: ``mu`` / ``beta``.
+        nu: QHM's ``nu``.
+        betas: AggMo's betas.
+
+    Example:
+        >>> import momentumlab as ml
+        >>> spec = [1.0, 100.0]
+        >>> round(ml.theory.family_rate(spec, "sgd", 2 / 101), 6)
+        0.980198
+        >>> hb = ml.theory.rate(spec, 0.02, 0.9)  # QHM with nu = 1 is heavy ball at eta (1 - beta)
+        >>> abs(ml.theory.family_rate(spec, "qhm", 0.02 / 0.1, 0.9, nu=1.0) - hb) < 1e-9
+        True
+    """
+    name = check_choice("optimizer", optimizer, CURVE_METHODS)
+    if name == "sgd_schedule_free":
+        raise ValueError(
+            "optimizer must not be 'sgd_schedule_free' for a rate: its averaging weight changes "
+            "every step, so it has no constant rate; got 'sgd_schedule_free'"
+        )
+    lam = (
+        spectrum.eigenvalues if isinstance(spectrum, LeastSquares) else np.asarray(spectrum, dtype=np.float64)
+    )
+    if name == "qhm" and nu == 0:  # the buffer never feeds the error: the rate is plain GD's
+        name, momentum = "sgd", 0.0
+    mats = step_matrices(name, lam, learning_rate, momentum, nu=nu, betas=betas)
+    return float(np.max(np.abs(np.linalg.eigvals(mats))))
+
+
 def predict_curve(
     problem: LeastSquares,
     optimizer: str,
@@ -166,35 +277,14 @@ def predict_curve(
     errors = [e.copy()]
     for t in range(n):
         eta, mu = float(lrs[t]), float(moms[t])
-        if name == "sgd":
-            ep, v = state
-            v_new = mu * v - eta * lam * ep
-            state = np.stack([ep + v_new, v_new])
-        elif name == "nag":
-            ep, v = state
-            state = np.stack([(1 - (1 + mu) * eta * lam) * ep + mu * mu * v, mu * v - eta * lam * ep])
-        elif name == "sgd_torch":
-            ep, buf = state
-            b_new = mu * buf + lam * ep
-            state = np.stack([ep - eta * b_new, b_new])
-        elif name == "qhm":
-            ep, buf = state
-            nu_t = float(nus[t])
-            b_new = mu * buf + (1 - mu) * lam * ep
-            state = np.stack([ep - eta * ((1 - nu_t) * lam * ep + nu_t * b_new), b_new])
-        elif name == "aggmo":
-            ep, bufs = state[0], state[1:]
-            new = np.stack([beta * bi + lam * ep for beta, bi in zip(bs, bufs, strict=True)])
-            state = np.concatenate([(ep - eta / len(bs) * new.sum(axis=0))[None], new])
-        else:  # sgd_schedule_free: state (z, x); the parameters hold y
-            z, x = state
+        c = 1.0
+        if name == "sgd_schedule_free":
             lr_max = max(lr_max, eta)
             w_t = (t + 1) ** r_power * lr_max**q_power
             weight_sum += w_t
             c = w_t / weight_sum if weight_sum > 0 else 0.0
-            y = (1 - mu) * z + mu * x
-            z_new = z - eta * lam * y
-            state = np.stack([z_new, (1 - c) * x + c * z_new])
+        mats = step_matrices(name, lam, eta, mu, nu=float(nus[t]), betas=bs, averaging=c)
+        state = np.einsum("pab,bkp->akp", mats, state)
         if name == "sgd_schedule_free":
             point = state[1] if at_x else (1 - mu) * state[0] + mu * state[1]
         else:
