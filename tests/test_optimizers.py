@@ -37,6 +37,16 @@ TABLE: dict[str, tuple[dict[str, Any], float]] = {
         2e-4,
     ),  # 8.3e-5
     "lamb": ({"learning_rate": 0.05, "momentum": None}, 2e-3),  # 7.0e-4
+    # the momentum family (momentumlab.optim._family)
+    "qhm": ({"learning_rate": 0.2, "momentum": 0.9}, 1e-4),  # 4.8e-5
+    "aggmo": ({"learning_rate": 0.02, "momentum": None}, 1e-4),  # 7.5e-5 (betas 0, 0.9, 0.99)
+    "demon": (
+        {"learning_rate": 0.2, "momentum": 0.9, "hyperparameters": {"total_steps": 300}},
+        1e-4,
+    ),  # 4.8e-5
+    "lookahead": ({"learning_rate": 0.2, "momentum": 0.9}, 1e-4),  # 4.9e-5 (around sgd)
+    "sgd_schedule_free": ({"learning_rate": 0.2, "momentum": 0.9}, 2e-4),  # 9.1e-5 (at y)
+    "sgd_torch": ({"learning_rate": 0.2, "momentum": 0.9}, 1e-4),  # 5.0e-5
 }
 # Trained on their own terms below: groupadagrad (2-D parameters only), sgld (noise).
 SPECIAL = {"groupadagrad", "sgld"}
@@ -132,6 +142,21 @@ def test_sgld_final_loss_matches_its_stationary_distribution_over_seeds() -> Non
             "hyperparameters has 'rho', which optimizer 'adam' does not take; valid ones are",
         ),
         ("sgd", {"wd": 0.1}, "use the weight_decay argument"),
+        ("qhm", {"nu": 1.5}, "nu must be in [0.0, 1.0], got 1.5"),
+        ("aggmo", {"betas": "0,0.9,1.0"}, "betas[2] must be in [0.0, 1.0), got 1.0"),
+        ("aggmo", {"betas": ""}, "betas must be a non-empty sequence of values in [0, 1)"),
+        ("demon", {"total_steps": 0}, "total_steps must be an integer >= 1, got 0"),
+        ("lookahead", {"k": 0}, "k must be an integer >= 1, got 0"),
+        ("lookahead", {"alpha": 0.0}, "alpha must be in (0.0, 1.0], got 0.0"),
+        ("lookahead", {"inner": "adamw"}, "inner: optimizer must be one of"),
+        ("lookahead", {"inner_hyperparameters": "beta1"}, "inner_hyperparameters must be a mapping"),
+        (
+            "lookahead",
+            {"inner": "adam", "inner_hyperparameters": "beta1=1.5"},
+            "inner_hyperparameters: beta1 must be in [0.0, 1.0), got 1.5",
+        ),
+        ("sgd_schedule_free", {"weight_lr_power": -1.0}, "weight_lr_power must be >= 0.0, got -1.0"),
+        ("sgd_schedule_free", {"r": -1.0}, "r must be >= 0.0, got -1.0"),
     ],
 )
 def test_hyperparameters_are_validated(name: str, hyper: dict[str, Any], message: str) -> None:

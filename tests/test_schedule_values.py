@@ -101,6 +101,16 @@ def _leaves() -> st.SearchStrategy[Schedule]:
             three_phase=st.booleans(),
         ),
         st.builds(
+            o.warmup_stable_decay,
+            values_,
+            st.integers(0, 20),
+            st.integers(0, 20),
+            lengths,
+            decay_shape=st.sampled_from(sorted(o.WSD_SHAPES)),
+            init_value=values_,
+            end_value=values_,
+        ),
+        st.builds(
             o.EpochDecay, init_value=values_, factor=st.floats(0.01, 1.0), after_epoch=st.integers(0, 5)
         ),
     )
@@ -290,6 +300,7 @@ def test_every_kind_is_generated_and_registered() -> None:
         (o.cosine_decay(0.2, 100), o.CosineDecay(0.2, 100)),
         (o.cosine_warm_restarts(0.2, 10), o.CosineWarmRestarts(0.2, 10)),
         (o.warmup(o.cosine_decay(0.2, 9), 3), o.Warmup(o.CosineDecay(0.2, 9), 3)),
+        (o.warmup_stable_decay(0.2, 3, 4, 5), o.WarmupStableDecay(0.2, 3, 4, 5)),
         (o.one_cycle(1.0, 10).learning_rate, o.OneCycleLearningRate(1.0, 10)),
         (o.one_cycle(1.0, 10).momentum, o.OneCycleMomentum(10)),
         (o.PerEpoch(o.constant_schedule(1.0)).bind(3), o.BoundPerEpoch(o.ConstantSchedule(1.0), 3)),

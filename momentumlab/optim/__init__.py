@@ -19,7 +19,17 @@ import typing as _typing
 
 from momentumlab.optim._plateau import PlateauState as PlateauState
 from momentumlab.optim._plateau import ReduceOnPlateau as ReduceOnPlateau
+from momentumlab.optim._reference import REFERENCE_UPDATES as REFERENCE_UPDATES
+from momentumlab.optim._reference import ReferenceRun as ReferenceRun
+from momentumlab.optim._reference import demon_momentum as demon_momentum
+from momentumlab.optim._reference import mxnet_to_torch_momentum as mxnet_to_torch_momentum
+from momentumlab.optim._reference import mxnet_velocity_to_torch_buffer as mxnet_velocity_to_torch_buffer
+from momentumlab.optim._reference import reference_run as reference_run
+from momentumlab.optim._reference import reference_update as reference_update
+from momentumlab.optim._reference import torch_buffer_to_mxnet_velocity as torch_buffer_to_mxnet_velocity
+from momentumlab.optim._reference import torch_to_mxnet_momentum as torch_to_mxnet_momentum
 from momentumlab.optim._schedules import SCHEDULE_KINDS as SCHEDULE_KINDS
+from momentumlab.optim._schedules import WSD_SHAPES as WSD_SHAPES
 from momentumlab.optim._schedules import BoundPerEpoch as BoundPerEpoch
 from momentumlab.optim._schedules import ConstantSchedule as ConstantSchedule
 from momentumlab.optim._schedules import CosineDecay as CosineDecay
@@ -40,6 +50,7 @@ from momentumlab.optim._schedules import PolynomialSchedule as PolynomialSchedul
 from momentumlab.optim._schedules import Schedule as Schedule
 from momentumlab.optim._schedules import StepDecay as StepDecay
 from momentumlab.optim._schedules import Warmup as Warmup
+from momentumlab.optim._schedules import WarmupStableDecay as WarmupStableDecay
 from momentumlab.optim._schedules import bind_schedule as bind_schedule
 from momentumlab.optim._schedules import constant_schedule as constant_schedule
 from momentumlab.optim._schedules import cosine_decay as cosine_decay
@@ -56,11 +67,21 @@ from momentumlab.optim._schedules import polynomial_schedule as polynomial_sched
 from momentumlab.optim._schedules import schedule_from_dict as schedule_from_dict
 from momentumlab.optim._schedules import step_decay as step_decay
 from momentumlab.optim._schedules import warmup as warmup
+from momentumlab.optim._schedules import warmup_stable_decay as warmup_stable_decay
 
 if _typing.TYPE_CHECKING:  # the MXNet-touching names below load on first use
     from momentumlab.optim._bridge import ScheduleLR as ScheduleLR
     from momentumlab.optim._bridge import as_lr_scheduler as as_lr_scheduler
     from momentumlab.optim._bridge import from_mxnet as from_mxnet
+    from momentumlab.optim._family import FAMILY_OPTIMIZERS as FAMILY_OPTIMIZERS
+    from momentumlab.optim._family import QHM as QHM
+    from momentumlab.optim._family import AggMo as AggMo
+    from momentumlab.optim._family import Demon as Demon
+    from momentumlab.optim._family import Lookahead as Lookahead
+    from momentumlab.optim._family import SGDScheduleFree as SGDScheduleFree
+    from momentumlab.optim._family import TorchSGD as TorchSGD
+    from momentumlab.optim._family import evaluation_point as evaluation_point
+    from momentumlab.optim._family import register_family as register_family
     from momentumlab.optim._optimizers import ScheduledMomentumNAG as ScheduledMomentumNAG
     from momentumlab.optim._optimizers import ScheduledMomentumSGD as ScheduledMomentumSGD
     from momentumlab.optim._optimizers import SeededSGLD as SeededSGLD
@@ -78,6 +99,15 @@ if _typing.TYPE_CHECKING:  # the MXNet-touching names below load on first use
 # Trainer factory, MXNet optimizers and scheduler bridge: importing them imports MXNet, so
 # they load on first use and the schedules stay importable without it.
 _LAZY = {
+    "AggMo": "_family",
+    "Demon": "_family",
+    "FAMILY_OPTIMIZERS": "_family",
+    "Lookahead": "_family",
+    "QHM": "_family",
+    "SGDScheduleFree": "_family",
+    "TorchSGD": "_family",
+    "evaluation_point": "_family",
+    "register_family": "_family",
     "EXCLUDED_OPTIMIZERS": "_trainer",
     "HYPERPARAMETER_CHECKS": "_trainer",
     "MOMENTUM_SCHEDULE_OPTIMIZERS": "_trainer",
@@ -104,6 +134,7 @@ if not _typing.TYPE_CHECKING:  # hidden from type checkers, which see the import
         module = _LAZY.get(name)
         if module is None:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        _importlib.import_module(f"{__name__}._family")  # registers the family's optimizers with MXNet
         value = getattr(_importlib.import_module(f"{__name__}.{module}"), name)
         globals()[name] = value
         return value
@@ -115,18 +146,25 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "EXCLUDED_OPTIMIZERS",
+    "FAMILY_OPTIMIZERS",
     "HYPERPARAMETER_CHECKS",
     "MOMENTUM_SCHEDULE_OPTIMIZERS",
+    "QHM",
+    "REFERENCE_UPDATES",
     "SCHEDULE_KINDS",
+    "WSD_SHAPES",
+    "AggMo",
     "BoundPerEpoch",
     "ConstantSchedule",
     "CosineDecay",
     "CosineWarmRestarts",
     "CustomSchedule",
+    "Demon",
     "EpochDecay",
     "ExponentialDecay",
     "JoinSchedules",
     "LinearSchedule",
+    "Lookahead",
     "MultistepDecay",
     "OneCycle",
     "OneCycleLearningRate",
@@ -137,13 +175,17 @@ __all__ = [
     "PlateauState",
     "PolynomialSchedule",
     "ReduceOnPlateau",
+    "ReferenceRun",
+    "SGDScheduleFree",
     "Schedule",
     "ScheduleLR",
     "ScheduledMomentumNAG",
     "ScheduledMomentumSGD",
     "SeededSGLD",
     "StepDecay",
+    "TorchSGD",
     "Warmup",
+    "WarmupStableDecay",
     "as_lr_scheduler",
     "bind_schedule",
     "check_hyperparameters",
@@ -153,20 +195,30 @@ __all__ = [
     "cosine_decay",
     "cosine_warm_restarts",
     "custom_schedule",
+    "demon_momentum",
+    "evaluation_point",
     "exponential_decay",
     "from_mxnet",
     "join_schedules",
     "linear_schedule",
     "make_trainer",
     "multistep_decay",
+    "mxnet_to_torch_momentum",
+    "mxnet_velocity_to_torch_buffer",
     "one_cycle",
     "optimizer_hyperparameters",
     "piecewise_constant",
     "piecewise_scales",
     "polynomial_schedule",
+    "reference_run",
+    "reference_update",
+    "register_family",
     "registered_optimizers",
     "schedule_from_dict",
     "step_decay",
+    "torch_buffer_to_mxnet_velocity",
+    "torch_to_mxnet_momentum",
     "trainable_optimizers",
     "warmup",
+    "warmup_stable_decay",
 ]

@@ -1000,6 +1000,114 @@ def warmup(
     return Warmup(schedule, warmup_steps, start_value=start_value, mode=mode, shift=shift)
 
 
+# --------------------------------------------------------------------------- warmup, stable, decay
+
+#: The decay shapes of :func:`warmup_stable_decay`: ``p`` in [0, 1] -> fraction of the peak left.
+WSD_SHAPES: Mapping[str, Callable[[float], float]] = MappingProxyType(
+    {
+        "linear": lambda p: 1.0 - p,
+        "cosine": lambda p: (1.0 + math.cos(math.pi * p)) / 2.0,
+        "1-sqrt": lambda p: 1.0 - math.sqrt(p),
+    }
+)
+
+
+@dataclass(frozen=True)
+class WarmupStableDecay(Schedule):
+    """The value of :func:`warmup_stable_decay` (see it for the math).
+
+    Example:
+        >>> import momentumlab as ml
+        >>> ml.optim.WarmupStableDecay(1.0, 2, 2, 4, decay_shape="1-sqrt")(5)
+        0.5
+    """
+
+    kind: ClassVar[str] = "warmup_stable_decay"
+    peak_value: float
+    warmup_steps: int
+    stable_steps: int
+    decay_steps: int
+    _: KW_ONLY
+    decay_shape: str = "linear"
+    init_value: float = 0.0
+    end_value: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._set("peak_value", _value("peak_value", self.peak_value))
+        self._set("warmup_steps", _steps("warmup_steps", self.warmup_steps, low=0))
+        self._set("stable_steps", _steps("stable_steps", self.stable_steps, low=0))
+        self._set("decay_steps", _steps("decay_steps", self.decay_steps))
+        self._set("decay_shape", check_choice("decay_shape", self.decay_shape, WSD_SHAPES))
+        self._set("init_value", _value("init_value", self.init_value))
+        self._set("end_value", _value("end_value", self.end_value))
+        _span("init_value and peak_value", self.init_value, self.peak_value)
+        _span("peak_value and end_value", self.peak_value, self.end_value)
+
+    def __call__(self, step: float) -> float:
+        W, S, D = self.warmup_steps, self.stable_steps, self.decay_steps
+        peak = self.peak_value
+        if step < W:
+            return self.init_value + (peak - self.init_value) * step / W
+        if step < W + S:
+            return peak
+        p = min(max(step - W - S, 0) / D, 1.0)
+        return self.end_value + (peak - self.end_value) * WSD_SHAPES[self.decay_shape](p)
+
+
+def warmup_stable_decay(
+    peak_value: float,
+    warmup_steps: int,
+    stable_steps: int,
+    decay_steps: int,
+    *,
+    decay_shape: str = "linear",
+    init_value: float = 0.0,
+    end_value: float = 0.0,
+) -> WarmupStableDecay:
+    """Warmup-stable-decay (WSD): a linear warmup, a constant stretch, then a decay.
+
+    .. math::
+        v(t) = \\begin{cases}
+        v_0 + (v_p - v_0)\\,t/W & t < W \\\\
+        v_p & W \\le t < W + S \\\\
+        v_T + (v_p - v_T)\\,f\\big(\\min((t - W - S)/D, 1)\\big) & t \\ge W + S
+        \\end{cases}
+
+    with the decay shape ``f(p)`` ``1 - p`` (``"linear"``), ``(1 + cos(pi p))/2``
+    (``"cosine"``) or ``1 - sqrt(p)`` (``"1-sqrt"``, Hägele et al. 2024). The value is
+    ``init_value`` at step 0, ``peak_value`` from step ``W`` to ``W + S`` and ``end_value``
+    from step ``W + S + D`` on. The linear shape equals
+    ``warmup(join_schedules([constant_schedule(v_p), linear_schedule(v_p, v_T, D)], [S]), W,
+    start_value=v_0)`` (for ``S >= 1``; the decay alone for ``S = 0``) and the cosine one the
+    same with ``cosine_decay(v_p, D,
+    end_value=v_T)`` (tested); ``"1-sqrt"`` has no other form here.
+
+    Args:
+        peak_value: ``v_p``, the value of the stable stretch.
+        warmup_steps: ``W >= 0``.
+        stable_steps: ``S >= 0``.
+        decay_steps: ``D >= 1``.
+        decay_shape: ``"linear"``, ``"cosine"`` or ``"1-sqrt"``.
+        init_value: ``v_0``, the value at step 0 (when ``W > 0``).
+        end_value: ``v_T``, the value after the decay.
+
+    Example:
+        >>> import momentumlab as ml
+        >>> s = ml.optim.warmup_stable_decay(1.0, 2, 2, 4, decay_shape="cosine")
+        >>> [round(s(t), 3) for t in range(10)]
+        [0.0, 0.5, 1.0, 1.0, 1.0, 0.854, 0.5, 0.146, 0.0, 0.0]
+    """
+    return WarmupStableDecay(
+        peak_value,
+        warmup_steps,
+        stable_steps,
+        decay_steps,
+        decay_shape=decay_shape,
+        init_value=init_value,
+        end_value=end_value,
+    )
+
+
 # --------------------------------------------------------------------------- one cycle
 
 
@@ -1467,6 +1575,7 @@ SCHEDULE_KINDS: Mapping[str, type[Schedule]] = MappingProxyType(
             CosineWarmRestarts,
             JoinSchedules,
             Warmup,
+            WarmupStableDecay,
             OneCycleLearningRate,
             OneCycleMomentum,
             PerEpoch,

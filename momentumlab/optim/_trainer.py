@@ -12,6 +12,11 @@ import mxnet as mx
 from momentumlab._src.checks import check_bool, check_choice, check_float, check_int
 from momentumlab._src.types import ScalarOrSchedule, Schedule, Seed
 from momentumlab.optim._bridge import as_lr_scheduler
+from momentumlab.optim._family import (
+    FAMILY_HYPERPARAMETER_CHECKS,
+    parse_inner_hyperparameters,
+    register_family,
+)
 from momentumlab.optim._optimizers import FLOAT32_TINY, ScheduledMomentumNAG, ScheduledMomentumSGD, SeededSGLD
 
 # Arguments of mx.optimizer.Optimizer that the factory sets itself or that make no sense here.
@@ -107,7 +112,10 @@ HYPERPARAMETER_CHECKS: dict[str, _Check] = {
     "updates_per_epoch": _int_at_least(1),
     "begin_epoch": _int_at_least(0),
     "num_epochs": _int_at_least(1),
+    **FAMILY_HYPERPARAMETER_CHECKS,  # qhm, aggmo, demon, lookahead, sgd_schedule_free
 }
+
+register_family()  # the momentum family (momentumlab.optim._family) joins MXNet's registry
 
 
 def registered_optimizers() -> tuple[str, ...]:
@@ -222,7 +230,19 @@ def check_hyperparameters(optimizer: str, hyperparameters: Mapping[str, Any]) ->
         lo, hi = out.get("lower_bound"), out.get("upper_bound")
         if lo is not None and hi is not None and lo > hi:
             raise ValueError(f"lower_bound must be <= upper_bound ({hi}), got {lo}")
+    if name == "lookahead" and "inner_hyperparameters" in out:  # checked against the inner optimizer
+        inner = out.get("inner", "sgd")
+        check_inner_hyperparameters(inner, out["inner_hyperparameters"])
     return out
+
+
+def check_inner_hyperparameters(inner: str, value: Any) -> dict[str, Any]:
+    """Lookahead's ``inner_hyperparameters`` (a mapping or ``"key=value,..."``) checked for ``inner``."""
+    parsed = parse_inner_hyperparameters("inner_hyperparameters", value)
+    try:
+        return check_hyperparameters(inner, parsed)
+    except (TypeError, ValueError) as e:
+        raise type(e)(f"inner_hyperparameters: {e}") from e
 
 
 def _check_params_fit(name: str, params: mx.gluon.ParameterDict, weight_decay: float) -> None:

@@ -19,6 +19,11 @@ Example:
     (0.9802, 0.8182, 0.6694)
 """
 
+from momentumlab.theory._curve import CURVE_METHODS as CURVE_METHODS
+from momentumlab.theory._curve import PredictedCurve as PredictedCurve
+from momentumlab.theory._curve import family_rate as family_rate
+from momentumlab.theory._curve import predict_curve as predict_curve
+from momentumlab.theory._curve import step_matrices as step_matrices
 from momentumlab.theory._fit import RateFit as RateFit
 from momentumlab.theory._fit import fit_rate as fit_rate
 from momentumlab.theory._fit import steps_to_tolerance as steps_to_tolerance
@@ -38,12 +43,15 @@ from momentumlab.theory._rates import optimal_momentum as optimal_momentum
 from momentumlab.theory._rates import rate as rate
 
 __all__ = [
+    "CURVE_METHODS",
     "LeastSquares",
+    "PredictedCurve",
     "RateFit",
     "StationaryLoss",
     "Tuning",
     "best_learning_rate",
     "critical_learning_rates",
+    "family_rate",
     "fit_rate",
     "hessian",
     "is_stable",
@@ -52,7 +60,9 @@ __all__ = [
     "mode_rate",
     "optimal_gd",
     "optimal_momentum",
+    "predict_curve",
     "rate",
     "stationary_loss",
+    "step_matrices",
     "steps_to_tolerance",
 ]
