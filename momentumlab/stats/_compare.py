@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,13 +28,14 @@ from momentumlab.sweep import (
     Point,
     ProblemSpec,
     Store,
-    Summary,
     SweepSummary,
     Uniform,
     apply_changes,
+    canonical_config,
     canonical_json,
     field_value,
     quasi_random_search,
+    run_key,
     run_sweep,
 )
 
@@ -142,15 +143,15 @@ class CompareSpec:
 
     def points(self, problem: str) -> list[Point]:
         """Every run on ``problem``: optimizers x trials x seeds."""
-        out: list[Point] = []
-        for name in self.optimizers:
-            base = self.base(name, problem)
-            if self.n_trials == 1:
-                out.extend(Point(apply_changes(base, {"seed": s}), (("seed", s),)) for s in self.seeds)
-            else:
-                out.extend(quasi_random_search(base, self.space(base), self.n_trials, seed=self.seed,
-                                               seeds=list(self.seeds)))  # fmt: skip
-        return out
+        return [p for name in self.optimizers for p in self._points(name, problem)]
+
+    def _points(self, name: str, problem: str) -> list[Point]:
+        base = self.base(name, problem)
+        if self.n_trials == 1:
+            return [Point(apply_changes(base, {"seed": s}), (("seed", s),)) for s in self.seeds]
+        return list(
+            quasi_random_search(base, self.space(base), self.n_trials, seed=self.seed, seeds=list(self.seeds))
+        )
 
     def space(self, base: RunConfig) -> dict[str, Uniform]:
         """The tuning space of ``base``'s learning rate (a float or a schedule's ``init_value``)."""
@@ -158,18 +159,14 @@ class CompareSpec:
         lr = float(field_value(base, path))
         return {path: Uniform(low=lr * self.lr_range[0], high=lr * self.lr_range[1], log=True)}
 
-    def owner(self, s: Summary) -> str | None:
-        """Which declared optimizer a stored run belongs to (its fields all match), else ``None``."""
-        for name, fields in self.optimizers.items():
-            if all(_same(s.value(k), v) for k, v in {"optimizer": "sgd", **fields}.items()):
-                return name
-        return None
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, float) and isinstance(b, (int, float)):
-        return math.isclose(a, float(b))
-    return bool(a == b)
+    def trials(self, problem: str) -> dict[str, dict[str, list[RunConfig]]]:
+        """optimizer -> trial (its config without the seed, as JSON) -> one config per seed."""
+        out: dict[str, dict[str, list[RunConfig]]] = {name: {} for name in self.optimizers}
+        for name in self.optimizers:
+            for p in self._points(name, problem):
+                trial = canonical_json({k: v for k, v in canonical_config(p.config).items() if k != "seed"})
+                out[name].setdefault(trial, []).append(p.config)
+        return out
 
 
 def _lr_path(config: RunConfig) -> str:
@@ -209,21 +206,8 @@ def _fmt(x: float) -> str:
     return "inf" if math.isinf(x) else ("nan" if math.isnan(x) else f"{x:.4g}")
 
 
-def _trials(spec: CompareSpec, rows: Sequence[Any]) -> dict[str, dict[str, list[Any]]]:
-    """optimizer -> canonical config without seed -> rows, for the runs the spec declares."""
-    out: dict[str, dict[str, list[Any]]] = {n: {} for n in spec.optimizers}
-    for r in rows:
-        if r.status == "failed":
-            continue
-        name = spec.owner(r)
-        if name is None or r.value("seed") not in spec.seeds:
-            continue
-        k = json.dumps({a: b for a, b in r.config_json.items() if a != "seed"}, sort_keys=True, default=str)
-        out[name].setdefault(k, []).append(r)
-    return out
-
-
 def _final(r: Any) -> float:
+    """A run's final loss; ``inf`` for a diverged or failed run."""
     return float(r.final_loss) if r.status == "done" and math.isfinite(r.final_loss) else math.inf
 
 
@@ -275,14 +259,11 @@ def write_report(spec: CompareSpec, store: str | os.PathLike[str], out_dir: str 
     with Store(store, read_only=True) as st:
         for problem in spec.problems:
             description = make_problem(problem).description
-            rows = st.rows(data=description)
-            trials = _trials(spec, rows)
             best: dict[str, list[Any]] = {}
-            for name, by_trial in trials.items():
-                if not by_trial:
-                    raise ValueError(
-                        f"store must hold runs of optimizer {name!r} on problem {problem!r}, got none"
-                    )
+            for name, configs in spec.trials(problem).items():
+                by_trial = {
+                    t: [_get(st, c, description, name, problem) for c in cs] for t, cs in configs.items()
+                }
                 med = {k: float(np.median([_final(r) for r in rs])) for k, rs in by_trial.items()}
                 tuning[name][problem] = sorted(med.values())
                 best_key = min(sorted(med), key=lambda k: med[k])
@@ -291,7 +272,7 @@ def write_report(spec: CompareSpec, store: str | os.PathLike[str], out_dir: str 
                     cfg = best[name][0].config
                     if edge_of_space(cfg, spec.space(spec.base(name, problem))):
                         edges.append(f"{name} on {problem}")
-            results = {n: [r.to_result() for r in rs] for n, rs in best.items()}
+            results = {n: [r.to_result() for r in rs if r.result is not None] for n, rs in best.items()}
             start = float(np.median([rs[0].losses[0] for rs in results.values()]))
             finals = [float(np.median([_final(r) for r in best[n]])) for n in best]
             lbest = min(finals)
@@ -366,6 +347,17 @@ def write_report(spec: CompareSpec, store: str | os.PathLike[str], out_dir: str 
     with open(os.path.join(out_dir, "figures.json"), "w", encoding="utf-8") as f:
         json.dump(_json(figures), f, indent=1, sort_keys=True)
     return text
+
+
+def _get(st: Store, config: RunConfig, description: Mapping[str, Any], name: str, problem: str) -> Any:
+    """The stored row of one declared run, or an error saying to run the comparison first."""
+    key = run_key(config, description)
+    if key not in st:
+        raise ValueError(
+            f"store must hold every declared run; run {key[:12]} of optimizer {name!r} on problem "
+            f"{problem!r} (seed {config.seed}) is missing: run the comparison without --report-only first"
+        )
+    return st.get(key)
 
 
 def _json(value: Any) -> Any:
