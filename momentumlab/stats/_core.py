@@ -498,7 +498,7 @@ def performance_profile(
 
 @dataclass(frozen=True)
 class TuningCurve:
-    """Best-of-k: the best value found by ``k`` trials of a budget, for ``k = 1 .. n``.
+    """Best-of-k: the best value found by ``k`` trials of a budget, for ``k`` from 1 to ``n``.
 
     Attributes:
         k: trial counts.
