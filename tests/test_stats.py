@@ -280,3 +280,21 @@ def test_store_to_parquet_has_one_row_per_record(store: ml.sweep.Store, tmp_path
         assert [table["loss"][i] for i in mine] == pytest.approx(res.losses.tolist())
         assert [table["step"][i] for i in mine] == res.record_steps.tolist()
         assert {table["momentum"][i] for i in mine} == {res.config.momentum}
+
+
+@given(
+    st.lists(
+        st.lists(st.one_of(st.floats(1.0, 1e4), st.just(math.inf)), min_size=3, max_size=3),
+        min_size=1,
+        max_size=6,
+    )
+)
+@settings(max_examples=50, deadline=None)
+def test_profile_laws(table: list[list[float]]) -> None:
+    costs = {f"c{j}": {f"p{i}": row[j] for i, row in enumerate(table)} for j in range(3)}
+    p = ml.stats.performance_profile(costs, tau_max=3.0)
+    assert np.all(np.diff(p.fractions, axis=1) >= 0)  # a profile never falls
+    assert np.all((p.area >= 0) & (p.area <= 1))
+    solved = [i for i, row in enumerate(table) if min(row) < math.inf]
+    assert np.all((p.ratios[:, solved] == 1.0).any(axis=0))  # someone is best on each solved problem
+    assert p.fractions[:, 0].sum() >= len(solved) / len(table) - 1e-12
