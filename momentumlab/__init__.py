@@ -25,6 +25,7 @@ if _typing.TYPE_CHECKING:  # what the lazy names below resolve to, for type chec
     from momentumlab import optim as optim
     from momentumlab import problems as problems
     from momentumlab import runner as runner
+    from momentumlab import stats as stats
     from momentumlab import sweep as sweep
     from momentumlab import theory as theory
     from momentumlab import viz as viz
@@ -42,7 +43,7 @@ __version__ = "0.1.0"
 # would print every warning (e.g. "diverged in epoch 3") to stderr.
 _logging.getLogger("momentumlab").addHandler(_logging.NullHandler())
 
-_SUBPACKAGES = frozenset({"data", "models", "optim", "problems", "runner", "sweep", "theory", "viz"})
+_SUBPACKAGES = frozenset({"data", "models", "optim", "problems", "runner", "stats", "sweep", "theory", "viz"})
 _RUNNER_NAMES = frozenset(
     {"EpochInfo", "RunConfig", "RunResult", "batch_orders", "can_train_many", "train", "train_many"}
 )
@@ -80,6 +81,7 @@ __all__ = [
     "optim",
     "problems",
     "runner",
+    "stats",
     "sweep",
     "theory",
     "train",

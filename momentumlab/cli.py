@@ -522,6 +522,47 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace, out: TextIO) -> int:
+    """Run a TOML comparison (optimizers x problems x budget) into a store, then write its report.
+
+    The runs are a sweep (resumable: finished runs are skipped); ``--report-only`` writes
+    the report from the store alone.
+    """
+    doc = _load_toml(args.spec)
+    try:
+        spec = ml.stats.CompareSpec.from_mapping(doc)
+    except (TypeError, ValueError) as err:
+        raise CliError(f"{args.spec}: {err}") from err
+    if not args.report_only:
+        logging.getLogger("momentumlab").setLevel(logging.ERROR)  # divergence is in the store
+        bar = _Bar(sys.stderr, enabled=not args.no_progress)
+        try:
+            summaries = ml.stats.run_compare(spec, args.store, progress=bar)
+        except KeyboardInterrupt:
+            print("momentumlab compare: interrupted; resume with the same command", file=sys.stderr)
+            return 130
+        finally:
+            bar.close()
+        done = sum(s.n_done + s.n_diverged for s in summaries)
+        skipped = sum(s.n_skipped for s in summaries)
+        failed = sum(s.n_failed for s in summaries)
+        print(
+            f"{done} runs done, {skipped} already in the store, {failed} failed -> {_safe(args.store)}",
+            file=out,
+        )
+    try:
+        ml.stats.write_report(spec, args.store, args.out)
+    except ValueError as err:
+        raise CliError(str(err)) from err
+    except OSError as err:
+        raise StoreUseError(f"cannot write the report into {args.out!r}: {err}") from err
+    if args.parquet:
+        with ml.sweep.Store(args.store, read_only=True) as store:
+            _export("Parquet", args.parquet, store.to_parquet, out)
+    print(f"wrote {_safe(os.path.join(args.out, 'report.md'))}", file=out)
+    return 0
+
+
 # ---------------------------------------------------------------------------------------- main
 
 
@@ -595,6 +636,21 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--csv", metavar="PATH", help="export the scalar columns as CSV")
     rep.add_argument("--json", metavar="PATH", help="export every row with its whole result as JSON")
     rep.set_defaults(func=cmd_report)
+
+    cmp = sub.add_parser(
+        "compare", help="run optimizers x problems x budget from a TOML spec into a store and write a report"
+    )
+    cmp.add_argument("spec", metavar="SPEC.toml")
+    cmp.add_argument("--store", required=True, metavar="PATH", help="SQLite file (created if missing)")
+    cmp.add_argument(
+        "--out", default="compare-report", metavar="DIR", help="report folder (default compare-report)"
+    )
+    cmp.add_argument(
+        "--report-only", action="store_true", help="write the report from the store; run nothing"
+    )
+    cmp.add_argument("--parquet", metavar="PATH", help="also export every record as Parquet")
+    cmp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    cmp.set_defaults(func=cmd_compare)
     return parser
 
 

@@ -1,4 +1,4 @@
-"""Sweeps that survive: grid and random search, run keys, a resumable SQLite store, and
+"""Sweeps that survive: grid, random and quasi-random search, run keys, a resumable SQLite store, and
 in-process, process-pool and Dask executors.
 
 Example:
@@ -38,6 +38,7 @@ from momentumlab.sweep._space import apply_changes as apply_changes
 from momentumlab.sweep._space import check_field as check_field
 from momentumlab.sweep._space import field_value as field_value
 from momentumlab.sweep._space import grid as grid
+from momentumlab.sweep._space import quasi_random_search as quasi_random_search
 from momentumlab.sweep._space import random_search as random_search
 from momentumlab.sweep._spec import SweepSpec as SweepSpec
 from momentumlab.sweep._spec import config_from_mapping as config_from_mapping
@@ -81,6 +82,7 @@ __all__ = [
     "field_value",
     "grid",
     "prepare",
+    "quasi_random_search",
     "random_search",
     "run_key",
     "run_sweep",

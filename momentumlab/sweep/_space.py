@@ -385,3 +385,93 @@ def random_search(
 
 def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
+
+
+def quasi_random_search(
+    base: RunConfig,
+    space: Mapping[str, Distribution | Sequence[Any]],
+    n_points: int,
+    *,
+    seed: int,
+    method: str = "sobol",
+    seeds: Sequence[int] | None = None,
+) -> tuple[Point, ...]:
+    """``n_points`` quasi-random points: a scrambled Sobol or Halton sequence mapped onto ``space``.
+
+    One low-discrepancy point in ``[0, 1)^d`` (``d = len(space)``, from
+    ``scipy.stats.qmc``, scrambled with ``seed``) is mapped per field: a :class:`Uniform`
+    linearly (``log=True``: linearly in ``log``), an :class:`IntUniform` onto its integers
+    (``log=True``: log-spaced), a :class:`Choice` or a plain sequence onto its entries. The
+    points cover the space more evenly than :func:`random_search`'s, so a trial budget is
+    spent better (the Deep Learning Tuning Playbook's advice). For Sobol, a power of two
+    ``n_points`` keeps the sequence balanced.
+
+    Args:
+        base: the config every point starts from.
+        space: field path -> distribution or sequence of values.
+        n_points: the trial budget, >= 1.
+        seed: seed of the scrambling, an int >= 0.
+        method: ``"sobol"`` or ``"halton"``.
+        seeds: run seeds to repeat every point with; ``None`` keeps ``base.seed``.
+
+    Raises:
+        ValueError: for an unknown field or method, or an invalid value (named).
+        TypeError: for a space entry of the wrong type.
+
+    Example:
+        >>> import momentumlab as ml
+        >>> space = {"learning_rate": ml.sweep.Uniform(low=1e-3, high=0.5, log=True),
+        ...          "momentum": ml.sweep.Uniform(low=0.0, high=0.95)}
+        >>> pts = ml.sweep.quasi_random_search(ml.RunConfig(), space, 8, seed=0)
+        >>> len(pts), all(1e-3 <= p.config.learning_rate < 0.5 for p in pts)
+        (8, True)
+    """
+    import warnings
+
+    from scipy.stats import qmc
+
+    from momentumlab._src.checks import check_choice
+
+    check_type("base", base, RunConfig, "a RunConfig")
+    if not isinstance(space, Mapping) or not space:
+        raise TypeError(f"space must be a non-empty mapping of field -> distribution, got {space!r}")
+    n = check_int("n_points", n_points, low=1)
+    s = check_int("seed", seed, low=0)
+    check_choice("method", method, ("sobol", "halton"))
+    seed_list = _check_seeds(seeds, space)
+    dists: list[tuple[str, Distribution]] = []
+    for name, dist in space.items():
+        check_field(name)
+        if isinstance(dist, (Uniform, IntUniform, Choice)):
+            dists.append((name, dist))
+        elif isinstance(dist, Sequence) and not isinstance(dist, (str, bytes)):
+            dists.append((name, Choice(tuple(_values(name, dist)))))
+        else:
+            raise TypeError(
+                f"space[{name!r}] must be a Uniform, IntUniform, Choice or a sequence of values, got {dist!r}"
+            )
+    d = len(dists)
+    engine = (
+        qmc.Sobol(d, scramble=True, seed=s) if method == "sobol" else qmc.Halton(d, scramble=True, seed=s)
+    )
+    with warnings.catch_warnings():  # Sobol warns when n is not a power of two; the docstring says so
+        warnings.simplefilter("ignore", UserWarning)
+        u = engine.random(n)
+    rows = [[(name, _plain(_from_unit(dist, float(u[i, j])))) for j, (name, dist) in enumerate(dists)]
+            for i in range(n)]  # fmt: skip
+    return _points(base, rows, seed_list)
+
+
+def _from_unit(dist: Distribution, u: float) -> Any:
+    """Map ``u`` in ``[0, 1)`` onto ``dist`` (the inverse of its distribution function)."""
+    if isinstance(dist, Uniform):
+        if dist.log:
+            lo, hi = math.log(dist.low), math.log(dist.high)
+            return min(math.exp(lo + u * (hi - lo)), math.nextafter(dist.high, -math.inf))
+        return min(dist.low + u * (dist.high - dist.low), math.nextafter(dist.high, -math.inf))
+    if isinstance(dist, IntUniform):
+        if dist.log:
+            lo, hi = math.log(dist.low), math.log(dist.high + 1)
+            return min(int(math.exp(lo + u * (hi - lo))), dist.high)
+        return min(dist.low + int(u * (dist.high - dist.low + 1)), dist.high)
+    return dist.values[min(int(u * len(dist.values)), len(dist.values) - 1)]
