@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from momentumlab._src.checks import check_bool, check_type
@@ -143,7 +144,10 @@ class ProgressBar:
     def __call__(self, p: SweepProgress) -> None:
         """Advance the bar by one finished row (the first call only sizes it)."""
         if self._bar is None:
-            from tqdm.auto import tqdm
+            with warnings.catch_warnings():
+                # without ipywidgets tqdm.auto warns and falls back to the text bar: fine here
+                warnings.filterwarnings("ignore", message=".*IProgress not found.*")
+                from tqdm.auto import tqdm
 
             self._bar = tqdm(total=p.total, desc=self.desc, unit="run", disable=self.disable)
         if p.key:
