@@ -14,6 +14,7 @@ Example:
     'log'
 """
 
+from momentumlab.viz._explorer import explorer as explorer
 from momentumlab.viz._loss import plot_loss as plot_loss
 from momentumlab.viz._losses import plot_losses as plot_losses
 from momentumlab.viz._notebook import LiveLoss as LiveLoss
@@ -33,6 +34,7 @@ __all__ = [
     "QuadraticSurface",
     "Surface",
     "config_value",
+    "explorer",
     "linear_regression_surface",
     "plot_loss",
     "plot_losses",
