@@ -96,7 +96,7 @@ def explorer(
 
     The page is one HTML file with every script inline (Bokeh's ``INLINE`` resources and the
     data as typed arrays), so it opens from disk without a network. Needs Bokeh (the
-    ``explore`` extra).
+    ``explore`` extra: ``pip install -e ".[explore]"`` in the checkout).
 
     Args:
         data: a one-output :class:`momentumlab.data.LinearData`; ``None`` for a centred
@@ -126,7 +126,7 @@ def explorer(
         import bokeh  # noqa: F401
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise ImportError(
-            "explorer needs Bokeh: pip install 'momentumlab[explore]' (or pip install bokeh)"
+            "explorer needs Bokeh: pip install -e '.[explore]' in the momentumlab checkout"
         ) from err
     from momentumlab import theory
     from momentumlab.data import LinearData
