@@ -19,24 +19,20 @@ EXAMPLES = ROOT / "examples"
 NOTEBOOKS = sorted(EXAMPLES.glob("*.ipynb"))
 
 
-def _execute(name: str, tmp_path: Path) -> list[dict[str, Any]]:
+def _execute(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Run ``examples/name`` in a fresh python3 kernel; return its code cells with outputs."""
-    os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
+    monkeypatch.setenv("JUPYTER_PLATFORM_DIRS", "1")
     nbformat = pytest.importorskip("nbformat", reason="the notebook tests need nbformat (the 'test' extra)")
     nbclient = pytest.importorskip("nbclient", reason="the notebook tests need nbclient (the 'test' extra)")
     pytest.importorskip("ipykernel", reason="the notebook tests need ipykernel (the 'test' extra)")
     nb = nbformat.read(EXAMPLES / name, as_version=4)
-    env_path = os.environ.get("PYTHONPATH", "")
-    os.environ["PYTHONPATH"] = str(ROOT) + (os.pathsep + env_path if env_path else "")
-    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-    try:
-        client = nbclient.NotebookClient(
-            nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
-        )
-        client.execute()
-    finally:
-        os.environ["PYTHONPATH"] = env_path
-        os.environ["MPLBACKEND"] = "Agg"
+    # the kernel inherits the environment: this checkout first on its path, the notebook backend
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    client = nbclient.NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
+    client.execute()
     return [dict(c) for c in nb.cells if c.cell_type == "code"]
 
 
@@ -71,8 +67,8 @@ def test_there_are_the_three_notebooks() -> None:
     assert {p.name for p in NOTEBOOKS} >= {"momentum_gluon.ipynb", "theory.ipynb", "sweep_heatmap.ipynb"}
 
 
-def test_chapter_notebook(tmp_path: Path) -> None:
-    cells = _execute("momentum_gluon.ipynb", tmp_path)
+def test_chapter_notebook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cells = _execute("momentum_gluon.ipynb", tmp_path, monkeypatch)
     errors = [o for c in cells for o in c["outputs"] if o["output_type"] == "error"]
     assert errors == []
     train = _source(cells, "ml.train(config, data, callback=report)")
@@ -97,8 +93,8 @@ def test_chapter_notebook(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_theory_notebook(tmp_path: Path) -> None:
-    cells = _execute("theory.ipynb", tmp_path)
+def test_theory_notebook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cells = _execute("theory.ipynb", tmp_path, monkeypatch)
     assert [o for c in cells for o in c["outputs"] if o["output_type"] == "error"] == []
     assert sum("image/png" in _kinds(c) for c in cells) == 2
     text = "".join(_text(c) for c in cells)
@@ -109,8 +105,8 @@ def test_theory_notebook(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_sweep_notebook(tmp_path: Path) -> None:
-    cells = _execute("sweep_heatmap.ipynb", tmp_path)
+def test_sweep_notebook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cells = _execute("sweep_heatmap.ipynb", tmp_path, monkeypatch)
     assert [o for c in cells for o in c["outputs"] if o["output_type"] == "error"] == []
     html = "".join(
         o["data"]["text/html"] for c in cells for o in c["outputs"] if "text/html" in o.get("data", {})
