@@ -12,6 +12,8 @@ exits 1 with one line per problem when:
   references is missing or not a PNG;
 * a page whose source has maths shows none, a page with maths does not load the bundled
   MathJax (``_static/mathjax/tex-chtml.js``), or MathJax or its fonts are missing;
+* an example notebook (``examples/*.ipynb``) has no page ``notebooks/<name>.html``, or its
+  page shows no image output (the build executes the notebooks; an image proves it did);
 * any page loads a script or a stylesheet from the network.
 
 Run after the HTML build (``.ci/run`` does)::
@@ -32,10 +34,11 @@ DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 #: Source folders that the build itself writes (the gallery's and the API generator's) and
 #: the build output: their pages are counted from ``examples/`` and the public modules.
-GENERATED = ("_build", "auto_examples", "api/generated")
+GENERATED = ("_build", "auto_examples", "api/generated", "notebooks")
 GENERATED_FILES = ("sg_execution_times.rst",)
 GALLERY = "auto_examples"
 API = "api/generated"
+NOTEBOOKS = "notebooks"
 MATHJAX = "_static/mathjax/tex-chtml.js"
 MATHJAX_FONTS = "_static/mathjax/output/chtml/fonts/woff-v2"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -57,6 +60,7 @@ class Sources:
     math: frozenset[str]  # those of ``rst`` whose source has maths
     gallery: tuple[str, ...]  # script stems, e.g. "plot_schedules"
     modules: tuple[str, ...]  # public modules, e.g. "momentumlab.viz"
+    notebooks: tuple[str, ...] = ()  # example notebook stems, e.g. "momentum_gluon"
 
     def pages(self) -> list[str]:
         """Every HTML file the build must write, relative to the output folder."""
@@ -64,6 +68,7 @@ class Sources:
         out.append(f"{GALLERY}/index.html")
         out += [f"{GALLERY}/{stem}.html" for stem in self.gallery]
         out += [f"{API}/{mod}.html" for mod in self.modules]
+        out += [f"{NOTEBOOKS}/{stem}.html" for stem in self.notebooks]
         return out
 
 
@@ -90,7 +95,8 @@ def read_sources(
             math.add(name)
     gallery = tuple(p.stem for p in sorted(examples.glob("plot_*.py")))
     mods = tuple(modules) if modules is not None else _public_modules()
-    return Sources(tuple(rst), frozenset(math), gallery, mods)
+    notebooks = tuple(p.stem for p in sorted(examples.glob("*.ipynb")))
+    return Sources(tuple(rst), frozenset(math), gallery, mods, notebooks)
 
 
 def _resolve(page: Path, src: str) -> Path:
@@ -121,6 +127,13 @@ def check(html: Path, sources: Sources) -> list[str]:
                 problems.append(f"gallery page {GALLERY}/{stem}.html: figure {src} is missing")
             elif target.read_bytes()[:8] != PNG_MAGIC:
                 problems.append(f"gallery page {GALLERY}/{stem}.html: figure {src} is not a PNG")
+    for stem in sources.notebooks:
+        page = html / NOTEBOOKS / f"{stem}.html"
+        if page.is_file() and not any(
+            src.startswith("data:image/") or _resolve(page, src).is_file()
+            for src in _IMG_SRC.findall(page.read_text(encoding="utf-8"))
+        ):
+            problems.append(f"notebook page {NOTEBOOKS}/{stem}.html shows no image output (not executed?)")
     for name in sorted(sources.math):
         page = html / f"{name}.html"
         if page.is_file() and not _MATH_HTML.search(page.read_text(encoding="utf-8")):
@@ -159,7 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     status = "FAILED" if problems else "ok"
     print(
         f"check_build: {status}: {n_pages} expected pages ({len(sources.rst)} guide, "
-        f"{len(sources.gallery) + 1} gallery, {len(sources.modules)} API), "
+        f"{len(sources.gallery) + 1} gallery, {len(sources.modules)} API, "
+        f"{len(sources.notebooks)} notebooks), "
         f"{len(sources.math)} guide pages with maths, {len(problems)} problems"
     )
     return 1 if problems else 0

@@ -42,6 +42,8 @@ extensions = [
     "matplotlib.sphinxext.plot_directive",
     "sphinx_gallery.gen_gallery",
     "momentumlab_api",
+    # the example notebooks (examples/*.ipynb), executed at build time and shown with outputs
+    "myst_nb",
 ]
 
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "auto_examples/*.ipynb", "auto_examples/*.py"]
@@ -97,3 +99,21 @@ sphinx_gallery_conf = {
     "show_memory": False,
     "plot_gallery": "True",
 }
+
+
+# -- notebooks (myst-nb) ----------------------------------------------------------------------
+# examples/*.ipynb are committed without outputs; they are copied into docs/notebooks/ (a
+# generated folder) and executed by the build, so the pages show fresh outputs.
+import shutil  # noqa: E402
+
+_NOTEBOOKS = HERE / "notebooks"
+_NOTEBOOKS.mkdir(exist_ok=True)
+for _old in _NOTEBOOKS.glob("*.ipynb"):
+    _old.unlink()
+for _nb in sorted((HERE.parent / "examples").glob("*.ipynb")):
+    shutil.copyfile(_nb, _NOTEBOOKS / _nb.name)
+nb_execution_mode = "force"
+nb_execution_timeout = 600
+nb_execution_raise_on_error = True
+nb_execution_show_tb = True
+nb_merge_streams = True

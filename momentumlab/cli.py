@@ -560,6 +560,46 @@ def cmd_compare(args: argparse.Namespace, out: TextIO) -> int:
         with ml.sweep.Store(args.store, read_only=True) as store:
             _export("Parquet", args.parquet, store.to_parquet, out)
     print(f"wrote {_safe(os.path.join(args.out, 'report.md'))}", file=out)
+
+
+# -------------------------------------------------------------------------------------- explore
+
+
+def _grid_axis(text: str | None, flag: str, low: float, high: float, n: int) -> list[float] | None:
+    """``LOW:HIGH:N`` -> N values (geometric for the learning rate), ``None`` when not given."""
+    if text is None:
+        return None
+    parts = text.split(":")
+    try:
+        a, b, k = float(parts[0]), float(parts[1]), int(parts[2])
+        if len(parts) != 3:
+            raise ValueError(text)
+    except (ValueError, IndexError):
+        raise CliError(f"{flag} must be LOW:HIGH:N (e.g. {low:g}:{high:g}:{n}), got {text!r}") from None
+    if k < 1 or not a <= b:
+        raise CliError(f"{flag} must have LOW <= HIGH and N >= 1, got {text!r}")
+    if flag == "--lr":
+        import numpy as np
+
+        return [float(v) for v in np.geomspace(a, b, k)] if a > 0 else [a]
+    return [a + (b - a) * i / max(k - 1, 1) for i in range(k)]
+
+
+def cmd_explore(args: argparse.Namespace, out: TextIO) -> int:
+    """Write the interactive explorer page (one self-contained HTML file)."""
+    import time
+
+    lrs = _grid_axis(args.lr, "--lr", 0.01, 2.0, 30)
+    moms = _grid_axis(args.momentum, "--momentum", 0.0, 0.97, 30)
+    start = time.perf_counter()
+    try:
+        page = ml.viz.explorer(learning_rates=lrs, momenta=moms, steps=args.steps, path=args.out)
+    except ImportError as err:
+        raise CliError(str(err)) from err
+    except (TypeError, ValueError) as err:
+        raise CliError(str(err)) from err
+    size = len(page.encode("utf-8"))
+    print(f"wrote {args.out} ({size / 1e6:.2f} MB, {time.perf_counter() - start:.1f} s)", file=out)
     return 0
 
 
@@ -651,6 +691,21 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--parquet", metavar="PATH", help="also export every record as Parquet")
     cmp.add_argument("--no-progress", action="store_true", help="no progress bar")
     cmp.set_defaults(func=cmd_compare)
+
+    ex = sub.add_parser(
+        "explore",
+        help="write an interactive page: learning-rate and momentum sliders over a grid of real runs",
+    )
+    ex.add_argument("--out", default="explorer.html", help="the HTML file (default explorer.html)")
+    ex.add_argument(
+        "--lr",
+        metavar="LOW:HIGH:N",
+        help="geometric learning-rate grid (default: 30 values from 0.02/lam_max to 4/lam_max)",
+    )
+    ex.add_argument("--momentum", metavar="LOW:HIGH:N",
+                    help="linear momentum grid (default 0:0.97:30)")  # fmt: skip
+    ex.add_argument("--steps", type=int, default=60, help="full-batch updates per run (default 60)")
+    ex.set_defaults(func=cmd_explore)
     return parser
 
 

@@ -49,7 +49,10 @@ def test_expected_pages_are_counted_from_the_sources(cb: Any, sources: Any) -> N
     subpackages = {f"momentumlab.{m}" for m in ("data", "models", "optim", "problems", "runner", "viz")}
     assert subpackages <= set(sources.modules)
     pages = sources.pages()
-    assert len(pages) == len(set(pages)) == len(rst) + 1 + len(scripts) + len(sources.modules)
+    notebooks = sorted((ROOT / "examples").glob("*.ipynb"))
+    expected = len(rst) + 1 + len(scripts) + len(sources.modules) + len(notebooks)
+    assert len(pages) == len(set(pages)) == expected
+    assert "notebooks/momentum_gluon.html" in pages
     for must in ("index.html", "guide/cli.html", "guide/theory.html", "auto_examples/index.html",
                  "auto_examples/plot_schedules.html", "api/generated/momentumlab.viz.html"):
         assert must in pages
@@ -81,6 +84,8 @@ def fake_build(root: Path, sources: Any) -> Path:
             (html / "_images" / f"sphx_glr_{stem}_thumb.png").write_bytes(PNG)
             img = f"../_images/sphx_glr_{stem}_001.png"
             body.append(f'<img alt="x" class="sphx-glr-single-img" src="{img}" />')
+        if rel.startswith("notebooks/"):
+            body.append('<img alt="output" src="data:image/png;base64,iVBORw0KGgo=" />')
         page.write_text("<html><head></head><body>" + "\n".join(body) + "</body></html>")
     return html
 
@@ -88,6 +93,14 @@ def fake_build(root: Path, sources: Any) -> Path:
 def test_a_whole_build_passes(cb: Any, sources: Any, tmp_path: Path) -> None:
     html = fake_build(tmp_path, sources)
     assert cb.check(html, sources) == []
+
+
+def test_a_notebook_page_without_outputs_fails(cb: Any, sources: Any, tmp_path: Path) -> None:
+    html = fake_build(tmp_path, sources)
+    (html / "notebooks" / "momentum_gluon.html").write_text("<html><body>no outputs</body></html>")
+    assert cb.check(html, sources) == [
+        "notebook page notebooks/momentum_gluon.html shows no image output (not executed?)"
+    ]
 
 
 def _drop_page(html: Path) -> None:

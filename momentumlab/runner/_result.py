@@ -189,6 +189,28 @@ class RunResult:
             f"diverged={self.diverged}, wall_time={self.wall_time:.3f}s, engine={self.engine!r})"
         )
 
+    def _repr_html_(self) -> str:
+        """A notebook summary: the main numbers and a sparkline of the loss (log scale)."""
+        from momentumlab._src.html import sparkline, table
+
+        c = self.config
+        rows = [
+            ("problem", self.problem_name or "-"),
+            ("optimizer", c.optimizer),
+            ("learning_rate", repr(c.learning_rate) if callable(c.learning_rate) else c.learning_rate),
+            ("momentum", repr(c.momentum) if callable(c.momentum) else c.momentum),
+            ("batch_size", c.batch_size),
+            ("epochs", f"{self.epochs_completed} of {c.epochs}"),
+            ("updates", self.n_steps),
+            ("final_loss", f"{self.final_loss:.4e}"),
+            ("diverged", self.diverged),
+            ("wall_time", f"{self.wall_time:.3f} s"),
+            ("message", self.message),
+        ]
+        if self.metric_name is not None and self.metrics.size:
+            rows.insert(8, (self.metric_name, float(self.metrics[-1])))
+        return table("RunResult", rows, extra=sparkline(self.losses))
+
 
 def _same(a: object, b: object) -> bool:
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):

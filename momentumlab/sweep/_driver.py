@@ -74,6 +74,25 @@ class SweepSummary:
         """Number of points given."""
         return len(self.keys)
 
+    def _repr_html_(self) -> str:
+        """A notebook summary: the counts of this sweep."""
+        from momentumlab._src.html import table
+
+        return table(
+            "SweepSummary",
+            [
+                ("points", self.n_points),
+                ("distinct runs", self.n_runs),
+                ("skipped (already done)", self.n_skipped),
+                ("done", self.n_done),
+                ("diverged", self.n_diverged),
+                ("failed", self.n_failed),
+                ("done elsewhere", self.n_elsewhere),
+                ("executor", self.executor),
+                ("wall_time", f"{self.wall_time:.2f} s"),
+            ],
+        )
+
 
 def prepare(points: Sequence[Point | RunConfig], data: Any) -> tuple[Any, Any, list[Task]]:
     """Validate every point against the data and key it, before anything runs.

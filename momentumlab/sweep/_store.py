@@ -1161,6 +1161,19 @@ class Store:
         os.replace(tmp, path)
         return len(records)
 
+    def _repr_html_(self) -> str:
+        """A notebook summary: the path and how many runs have each status."""
+        from collections import Counter
+
+        from momentumlab._src.html import table
+
+        counts = Counter(self.statuses().values())
+        rows: list[tuple[str, Any]] = [("path", self.path), ("runs", sum(counts.values()))]
+        rows += [(status, n) for status, n in sorted(counts.items())]
+        if self.read_only:
+            rows.append(("read_only", True))
+        return table("Store", rows)
+
 
 class _Replacing:
     """A text file written beside ``path`` and moved over it only when complete."""

@@ -1,8 +1,9 @@
 """Matplotlib figures of runs. Pyplot is imported lazily; nothing here calls ``plt.show()``.
 
-Every ``plot_*`` function takes ``ax=None`` (a new figure not registered with pyplot, safe
-headless and in threads) and returns the Axes it drew on. Diverged runs and cells are drawn
-in red and said to be diverged; nothing raises because a run blew up.
+Every ``plot_*`` function takes ``ax=None`` and returns the Axes it drew on. Without ``ax`` it
+makes a new figure: with pyplot inside a Jupyter kernel (so the notebook shows it under the
+cell), elsewhere a Figure not registered with pyplot (safe headless and in threads). Diverged
+runs and cells are drawn in red and said to be diverged; nothing raises because a run blew up.
 
 Example:
     >>> import matplotlib
@@ -13,8 +14,11 @@ Example:
     'log'
 """
 
+from momentumlab.viz._explorer import explorer as explorer
 from momentumlab.viz._loss import plot_loss as plot_loss
 from momentumlab.viz._losses import plot_losses as plot_losses
+from momentumlab.viz._notebook import LiveLoss as LiveLoss
+from momentumlab.viz._notebook import ProgressBar as ProgressBar
 from momentumlab.viz._schedule import plot_schedule as plot_schedule
 from momentumlab.viz._sweep import config_value as config_value
 from momentumlab.viz._sweep import plot_sweep as plot_sweep
@@ -25,9 +29,12 @@ from momentumlab.viz._trajectory import linear_regression_surface as linear_regr
 from momentumlab.viz._trajectory import plot_trajectory as plot_trajectory
 
 __all__ = [
+    "LiveLoss",
+    "ProgressBar",
     "QuadraticSurface",
     "Surface",
     "config_value",
+    "explorer",
     "linear_regression_surface",
     "plot_loss",
     "plot_losses",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
+import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -18,14 +19,35 @@ if TYPE_CHECKING:
 DIVERGED_COLOR = "tab:red"
 
 
+def in_notebook() -> bool:
+    """Whether this runs inside a Jupyter kernel (an IPython ``ZMQInteractiveShell``).
+
+    Only looks at modules already imported; never imports IPython.
+    """
+    ipython = sys.modules.get("IPython")
+    if ipython is None or "ipykernel" not in sys.modules:
+        return False
+    shell = ipython.get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
 def axes(ax: Axes | None, figsize: tuple[float, float] = (5.0, 3.5)) -> Axes:
-    """``ax`` itself, or the Axes of a new Figure that is not registered with pyplot."""
+    """``ax`` itself, or the Axes of a new figure.
+
+    In a Jupyter kernel the new figure is made with pyplot, so the notebook's backend (inline,
+    widget) shows it under the cell; elsewhere it is a Figure not registered with pyplot (safe
+    headless and in threads, and nothing accumulates in pyplot's figure list).
+    """
     if ax is not None:
         from matplotlib.axes import Axes
 
         if not isinstance(ax, Axes):
             raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
         return ax
+    if in_notebook():
+        import matplotlib.pyplot as plt
+
+        return plt.figure(figsize=figsize, layout="constrained").add_subplot()
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=figsize, layout="constrained")

@@ -8,18 +8,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from momentumlab._src.checks import check_float
+from momentumlab.viz._common import axes
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 
-def _axes(ax: Axes | None) -> Axes:
-    if ax is not None:
-        return ax
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(5.0, 3.5), layout="constrained")
-    return fig.add_subplot()
 
 
 def plot_rate(
@@ -82,7 +76,7 @@ def plot_rate(
     ok = np.isfinite(excess) & (excess > 0)
     if not ok.any():
         raise ValueError("losses must hold at least one record above optimal_loss, got none")
-    ax = _axes(ax)
+    ax = axes(ax)
     (line,) = ax.semilogy(x[ok], excess[ok], label=label, color=color, **line_kwargs)
     if anchor is None:
         e0 = excess[0] if ok[0] else excess[ok][0]
