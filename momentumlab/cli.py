@@ -560,6 +560,7 @@ def cmd_compare(args: argparse.Namespace, out: TextIO) -> int:
         with ml.sweep.Store(args.store, read_only=True) as store:
             _export("Parquet", args.parquet, store.to_parquet, out)
     print(f"wrote {_safe(os.path.join(args.out, 'report.md'))}", file=out)
+    return 0
 
 
 # -------------------------------------------------------------------------------------- explore
