@@ -46,7 +46,14 @@ extensions = [
     "myst_nb",
 ]
 
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "auto_examples/*.ipynb", "auto_examples/*.py"]
+exclude_patterns = [
+    "_build",
+    "_generated",
+    "Thumbs.db",
+    ".DS_Store",
+    "auto_examples/*.ipynb",
+    "auto_examples/*.py",
+]
 templates_path: list[str] = []
 html_static_path: list[str] = []
 html_theme = "alabaster"
@@ -117,3 +124,31 @@ nb_execution_timeout = 600
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True
 nb_merge_streams = True
+
+
+# -- the comparison report (guide/compare.rst) -------------------------------------------------
+# The report's figures and text are generated, not committed: the build runs
+# examples/compare_report.py once (about a minute) into docs/_generated/compare_report/
+# (ignored by git) and the page includes what it wrote.
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+
+_REPORT = HERE / "_generated" / "compare_report"
+if not (_REPORT / "profile.png").exists() or not (_REPORT / "output.txt").exists():
+    _REPORT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as _tmp:
+        _done = subprocess.run(
+            [
+                sys.executable,
+                str(HERE.parent / "examples" / "compare_report.py"),
+                "--store",
+                str(Path(_tmp) / "compare.sqlite"),
+                "--out",
+                str(_REPORT),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=HERE.parent,
+        )
+    (_REPORT / "output.txt").write_text(_done.stdout)
