@@ -48,8 +48,10 @@ def demon_momentum(step: int, momentum: float, total_steps: int | None) -> float
         >>> [round(ml.optim.demon_momentum(t, 0.9, 4), 4) for t in range(5)]
         [0.9, 0.871, 0.8182, 0.6923, 0.0]
     """
+    step, momentum = check_int("step", step, low=0), check_float("momentum", momentum, low=0.0, high=1.0)
     if total_steps is None:
         return momentum
+    total_steps = check_int("total_steps", total_steps, low=1)
     p = max(1.0 - step / total_steps, 0.0)
     denominator = (1.0 - momentum) + momentum * p
     return momentum * p / denominator if denominator > 0 else 0.0

@@ -1401,6 +1401,7 @@ def bind_schedule(
         >>> ml.optim.bind_schedule(ml.optim.PerEpoch(lambda e: 0.1 * e), 5)(12)
         0.2
     """
+    check_int("steps_per_epoch", steps_per_epoch, low=1)
     if isinstance(value, PerEpoch):
         return value.bind(steps_per_epoch)
     return value

@@ -73,6 +73,7 @@ def field_value(config: RunConfig, name: str) -> Any:
         >>> ml.sweep.field_value(ml.RunConfig.chapter(), "learning_rate.schedule.factor")
         0.1
     """
+    check_type("config", config, RunConfig, "a RunConfig")
     parts = check_field(name).split(".")
     value = getattr(config, parts[0])
     if parts[0] == "hyperparameters" and len(parts) == 2:

@@ -114,7 +114,8 @@ def step_matrices(
     """
     name = check_choice("optimizer", optimizer, CURVE_METHODS)
     lam = np.asarray(eigenvalues, dtype=np.float64).reshape(-1)
-    eta, mu, nu_ = float(learning_rate), float(momentum), float(nu)
+    eta, mu = check_float("learning_rate", learning_rate), check_float("momentum", momentum)
+    nu_ = check_float("nu", nu)
     h = eta * lam
     one, zero = np.ones_like(lam), np.zeros_like(lam)
     rows: list[list[Array]]
