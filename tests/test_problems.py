@@ -163,9 +163,12 @@ def test_momentum_zero_is_plain_sgd_bit_for_bit(name: str, data: st.DataObject) 
     for key, value in expected.items():
         np.testing.assert_array_equal(result.params[key], value, err_msg=key)
     if auto.engine != "gluon" and auto.losses[-1] <= auto.losses[0]:
-        # same start, other kernels; (a run that blows up amplifies round-off, so not those)
+        # same start, other kernels (a run that blows up amplifies round-off, so not those):
+        # within 1e-5 of the parameters' scale, the engines' documented tolerance (a small entry
+        # of an ill-conditioned problem such as diabetes carries the round-off of the large ones)
         for key, value in expected.items():
-            np.testing.assert_allclose(auto.params[key], value, rtol=1e-5, atol=1e-6, err_msg=key)
+            scale = float(np.abs(value).max())
+            np.testing.assert_allclose(auto.params[key], value, rtol=1e-5, atol=1e-5 * scale, err_msg=key)
 
 
 def test_linear_problems_take_optimum_and_settings_from_the_theory() -> None:
