@@ -328,6 +328,22 @@ class Choice:
 Distribution = Uniform | IntUniform | Choice
 
 
+def _distributions(space: Mapping[str, Any]) -> list[tuple[str, Distribution]]:
+    """The space's fields with their distributions (a plain sequence of values is a Choice)."""
+    dists: list[tuple[str, Distribution]] = []
+    for name, dist in space.items():
+        check_field(name)
+        if isinstance(dist, (Uniform, IntUniform, Choice)):
+            dists.append((name, dist))
+        elif isinstance(dist, Sequence) and not isinstance(dist, (str, bytes)):
+            dists.append((name, Choice(tuple(_values(name, dist)))))
+        else:
+            raise TypeError(
+                f"space[{name!r}] must be a Uniform, IntUniform, Choice or a sequence of values, got {dist!r}"
+            )
+    return dists
+
+
 def random_search(
     base: RunConfig,
     space: Mapping[str, Distribution | Sequence[Any]],
@@ -369,17 +385,7 @@ def random_search(
     n = check_int("n_points", n_points, low=1)
     rng = np.random.default_rng(check_int("seed", seed, low=0))
     seed_list = _check_seeds(seeds, space)
-    dists: list[tuple[str, Distribution]] = []
-    for name, dist in space.items():
-        check_field(name)
-        if isinstance(dist, (Uniform, IntUniform, Choice)):
-            dists.append((name, dist))
-        elif isinstance(dist, Sequence) and not isinstance(dist, (str, bytes)):
-            dists.append((name, Choice(tuple(_values(name, dist)))))
-        else:
-            raise TypeError(
-                f"space[{name!r}] must be a Uniform, IntUniform, Choice or a sequence of values, got {dist!r}"
-            )
+    dists = _distributions(space)
     rows = [[(name, _plain(d.sample(rng))) for name, d in dists] for _ in range(n)]
     return _points(base, rows, seed_list)
 
@@ -440,17 +446,7 @@ def quasi_random_search(
     s = check_int("seed", seed, low=0)
     check_choice("method", method, ("sobol", "halton"))
     seed_list = _check_seeds(seeds, space)
-    dists: list[tuple[str, Distribution]] = []
-    for name, dist in space.items():
-        check_field(name)
-        if isinstance(dist, (Uniform, IntUniform, Choice)):
-            dists.append((name, dist))
-        elif isinstance(dist, Sequence) and not isinstance(dist, (str, bytes)):
-            dists.append((name, Choice(tuple(_values(name, dist)))))
-        else:
-            raise TypeError(
-                f"space[{name!r}] must be a Uniform, IntUniform, Choice or a sequence of values, got {dist!r}"
-            )
+    dists = _distributions(space)
     d = len(dists)
     engine = (
         qmc.Sobol(d, scramble=True, seed=s) if method == "sobol" else qmc.Halton(d, scramble=True, seed=s)
