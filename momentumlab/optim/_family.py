@@ -479,7 +479,7 @@ class SGDScheduleFree(_Family):
 
     Evaluation: :meth:`evaluation_weight` gives ``x`` of one parameter, and
     :func:`evaluation_point` swaps ``x`` into every parameter of a trainer for the duration
-    of a ``with`` block. A run's losses are computed at the parameters, i.e. at ``y``.
+    of a ``with`` block. ``train`` records losses and metrics at ``x``; its parameters are ``y``.
 
     Args:
         momentum: ``beta`` in [0, 1), the interpolation between ``z`` and ``x`` (default 0.9).
