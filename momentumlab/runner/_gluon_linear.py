@@ -8,7 +8,7 @@ bias and no activation, ``gluon.loss.L2Loss()`` and MXNet's ``sgd`` with a const
 
     x, y = X[rows], Y[rows]
     p = FullyConnected(x, W, b)                      # the net's forward
-    g = -((1 / o * 0.5) * (2 * (y - p)))             # L2Loss's backward, operator for operator
+    g = -((2 * (y - p)) * (1 / o * 0.5))             # L2Loss's backward, operation for operation
     dW, db = _backward_FullyConnected(g, x, W)       # the backward operator autograd runs
     v = mu * v - (lr wd) * W - (lr rescale) * dW     # multi_sgd_mom_update's arithmetic
     W = W + v                                        # (the same for b)
@@ -42,9 +42,6 @@ from momentumlab.problems import Problem
 
 S = mx.sym
 
-#: Row indices travel as float32 beside the update's coefficients; exact below 2**24 rows.
-_MAX_ROWS = 1 << 24
-
 
 def linear_sgd_reason(
     net: mx.gluon.Block, loss: Any, trainer: mx.gluon.Trainer, problem: Problem, per_record_lr: bool
@@ -77,8 +74,8 @@ def linear_sgd_reason(
     if problem.metric not in (None, "loss"):
         return f"metric {problem.metric!r} is not handled"
     features = problem.data.features
-    if features.ndim != 2 or features.dtype != np.float32 or features.shape[0] >= _MAX_ROWS:
-        return "features are not a 2-D float32 array of fewer than 2**24 rows"
+    if features.ndim != 2 or features.dtype != np.float32:
+        return "features are not a 2-D float32 array"
     return None
 
 
@@ -111,26 +108,28 @@ def _with_fc_backward(outputs: list[Any], fc: Any, head: Any, x: Any, weight: An
 def _mean_l2(F: Any, X: Any, Y: Any, W: Any, b: Any, units: int, flatten: bool) -> Any:
     """``mean(L2Loss()(Dense(X), Y))`` with the operators of the Gluon loop's record graph."""
     pred = F.FullyConnected(X, W, b, num_hidden=units, flatten=flatten, no_bias=False)
-    loss = F.square(F.reshape_like(Y, pred) - pred) * 0.5
+    loss = F.square(Y - pred) * 0.5  # Y has pred's shape: L2Loss's reshape_like is a no-op
     return F.mean(F.mean(loss, axis=0, exclude=True))
 
 
 def step_symbol(units: int, flatten: bool, *, record: bool, heldout: bool) -> Any:
     """The graph of one update (and a record), inputs by name (see the module doc).
 
-    Inputs: ``X``, ``Y`` (the data), ``W``, ``b``, ``vW``, ``vb`` (parameters and velocities),
-    ``t`` (float32: ``mu, lr*wd, lr*rescale`` and then the batch's row indices) and, with
-    ``heldout``, ``Xh``, ``Yh``. Outputs: the new ``W, b, vW, vb``, then with ``record`` the
-    loss and with ``heldout`` the held-out loss.
+    Inputs: ``X``, ``Y`` (the data, ``Y`` shaped like the net's output), ``W``, ``b``, ``vW``,
+    ``vb`` (parameters and velocities), ``c`` (float32 ``mu, lr*wd, lr*rescale``), ``rows``
+    (the batch's row indices) and, with ``heldout``, ``Xh``, ``Yh``. Outputs: the new ``W, b,
+    vW, vb``, then with ``record`` the loss and with ``heldout`` the held-out loss.
     """
-    X, Y, W, b, vW, vb, t = (S.var(k) for k in ("X", "Y", "W", "b", "vW", "vb", "t"))
-    rows = S.slice_axis(t, axis=0, begin=3, end=None)
+    X, Y, W, b, vW, vb, c, rows = (S.var(k) for k in ("X", "Y", "W", "b", "vW", "vb", "c", "rows"))
     x, y = S.take(X, rows), S.take(Y, rows)
     fc = S.FullyConnected(x, W, b, num_hidden=units, flatten=flatten, no_bias=False, name="fc")
-    # L2Loss: square(label - pred) * 0.5, mean over all but the batch axis; backward in order
-    head = S.negative((S.ones_like(fc) / units * 0.5) * (2 * (S.reshape_like(y, fc) - fc)))
-    X, Y, W, b, vW, vb, t, gW, gb = _with_fc_backward([X, Y, W, b, vW, vb, t], fc, head, x, W)
-    mu, lr_wd, lr_rescale = (S.slice_axis(t, axis=0, begin=i, end=i + 1) for i in range(3))
+    # L2Loss is square(label - pred) * 0.5 averaged over all but the batch axis; its backward
+    # from a head of ones: ones / units * 0.5 (one float32 constant), times 2 (label - pred),
+    # negated for pred
+    half_mean = float(np.float32(1.0) / np.float32(units) * np.float32(0.5))
+    head = S.negative((2 * (y - fc)) * half_mean)
+    X, Y, W, b, vW, vb, c, gW, gb = _with_fc_backward([X, Y, W, b, vW, vb, c], fc, head, x, W)
+    mu, lr_wd, lr_rescale = S.split(c, num_outputs=3, axis=0)
 
     def update(w: Any, v: Any, g: Any) -> tuple[Any, Any]:
         new_v = S.broadcast_sub(
@@ -172,17 +171,20 @@ class LinearSGDSteps:
         self._wd = np.float32(opt.wd)
         self._scale = float(trainer._scale)
         self._batch = batch_size
-        self._arrays: dict[str, Any] = {"X": problem.data.features, "Y": problem.data.labels}
+        labels = problem.data.labels
+        self._arrays: dict[str, Any] = {"X": problem.data.features, "Y": labels.reshape((-1, self._units))}
         self._heldout = problem.metric == "loss" and problem.heldout is not None
         if self._heldout and problem.heldout is not None:
-            self._arrays.update(Xh=problem.heldout.features, Yh=problem.heldout.labels)
+            held = problem.heldout
+            self._arrays.update(Xh=held.features, Yh=held.labels.reshape((-1, self._units)))
         W, b = self._weight.data(), self._bias.data()
         self._state = [W.copy(), b.copy(), mx.nd.zeros_like(W), mx.nd.zeros_like(b)]
-        self._ops: dict[tuple[int, bool], tuple[Any, list[str]]] = {}
-        self._tables: list[Any] = []
+        self._ops: dict[tuple[bool, bool], tuple[Any, list[str]]] = {}
+        self._tables: list[tuple[Any, Any]] = []
+        self._full = 0
 
     def begin_epoch(self, order: Array, learning_rates: list[float]) -> None:
-        """Upload the epoch's rows and update coefficients (one table per batch length)."""
+        """Upload the epoch's update coefficients and rows (full batches, then a short one)."""
         f32 = np.float32
         n, B = len(order), self._batch
         full = n // B
@@ -191,22 +193,23 @@ class LinearSGDSteps:
         lengths[full:] = n - full * B
         rescale = np.array([f32(self._scale / int(k)) for k in lengths], dtype=f32)
         coef = np.stack([np.full(len(lr), self._mu, dtype=f32), lr * self._wd, lr * rescale], axis=1)
-        rows = order.astype(f32)
-        tables = [mx.nd.array(np.concatenate([coef[:full], rows[: full * B].reshape(full, B)], axis=1))]
+        rows = order.astype(np.int32)
+        tables = [(mx.nd.array(coef[:full]), mx.nd.array(rows[: full * B].reshape(full, B), dtype="int32"))]
         if full < len(lr):
-            tables.append(mx.nd.array(np.concatenate([coef[full:], rows[full * B :][None, :]], axis=1)))
+            short = rows[full * B :][None, :]
+            tables.append((mx.nd.array(coef[full:]), mx.nd.array(short, dtype="int32")))
         self._tables = tables
+        self._full = full
 
     def step(self, i: int, record: bool) -> tuple[Any, Any]:
         """Update ``i`` of the epoch; with ``record`` the new full-data loss (and held-out loss)."""
-        table = self._tables[0]
-        if i >= table.shape[0]:
-            table, i = self._tables[1], 0
-        length = table.shape[1] - 3
-        op, names = self._op(length, record)
+        short = i >= self._full
+        coef, rows = self._tables[1] if short else self._tables[0]
+        j = 0 if short else i
+        op, names = self._op(short, record)
         arrays = self._arrays
         W, b, vW, vb = self._state
-        arrays.update(W=W, b=b, vW=vW, vb=vb, t=table[i])
+        arrays.update(W=W, b=b, vW=vW, vb=vb, c=coef[j], rows=rows[j])
         out = op(*[arrays[k] for k in names])
         if self._mu != 0:
             self._state = list(out[:4])
@@ -225,8 +228,8 @@ class LinearSGDSteps:
         self._state[0].copyto(self._weight.data())
         self._state[1].copyto(self._bias.data())
 
-    def _op(self, length: int, record: bool) -> tuple[Any, list[str]]:
-        key = (length, record)
+    def _op(self, short: bool, record: bool) -> tuple[Any, list[str]]:
+        key = (short, record)
         if key not in self._ops:
             sym = step_symbol(self._units, self._flatten, record=record, heldout=record and self._heldout)
             op = mx.nd.CachedOp(sym, flags=[("static_alloc", True), ("static_shape", True)])
