@@ -4,10 +4,12 @@ Workload ("Momentum with Gluon"): 1000 x 2 data, batch 10, lr 0.2 (x0.1 from epo
 momentum 0.9, 3 epochs, the full-dataset loss recorded every 10 examples (301 records).
 
 Rows: the chapter's own loop (DataLoader, un-hybridized loss, a host sync per record, written
-out below in plain MXNet), ``ml.train(engine="gluon")`` (the default Gluon loop),
-``ml.train()`` (auto: the NumPy engine), a NumPy loop of the same math (the floor on this CPU)
-and a PyTorch loop when torch is importable. Each is run ``--repeats`` times, interleaved, and
-the table gives medians and the chapter loop's median divided by each row's.
+out below in plain MXNet), ``ml.train(engine="gluon")`` (the Gluon engine, bit-identical to the
+chapter's loop; on this workload every update is one cached graph call), ``ml.train()`` (auto:
+the NumPy engine), a NumPy loop of the same math (the floor on this CPU) and a PyTorch loop
+when torch is importable (target: the Gluon engine >= 6x the chapter's loop). Each is run
+``--repeats`` times, interleaved, and the table gives medians and the chapter loop's median
+divided by each row's.
 
 Usage: ``python benchmarks/bench_chapter.py [--repeats 7]``
 """
