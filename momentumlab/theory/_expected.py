@@ -207,10 +207,11 @@ def expected_curve(
         "weight": weight, "bias": bias, "momentum": momentum, "nu": nu, "betas": betas,
         "weight_lr_power": weight_lr_power, "r": r,
     }  # fmt: skip
-    grad_curve = predict_curve(problem, optimizer, learning_rates, **common)  # validates everything
+    at_eval = check_bool("at_evaluation_point", at_evaluation_point)
+    grad_curve = predict_curve(problem, optimizer, learning_rates, **common)  # validates the rest
     loss_curve = (
         predict_curve(problem, optimizer, learning_rates, at_evaluation_point=True, **common)
-        if optimizer == "sgd_schedule_free" and check_bool("at_evaluation_point", at_evaluation_point)
+        if optimizer == "sgd_schedule_free" and at_eval
         else grad_curve
     )
     at_x = loss_curve is not grad_curve

@@ -14,8 +14,6 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 
-
-
 def plot_rate(
     result_or_steps: Any,
     rate: float,
