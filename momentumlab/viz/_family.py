@@ -173,8 +173,9 @@ def plot_phase(
 
     The colour of a cell is the predicted linear rate (:func:`momentumlab.theory.family_rate`:
     the per-step contraction of the error, the largest spectral radius over the eigenvalues)
-    on a scale from 0 to 1; cells with rate >= 1 (the method diverges) are masked (white).
-    The black line is the stability edge (rate 1). With ``results`` (a sweep's runs, or a
+    on a scale from the smallest rate of the grid (rounded down to 0.05) to 1; cells with
+    rate >= 1 (the method diverges) are masked (white). The black line is the stability edge
+    (rate 1). With ``results`` (a sweep's runs, or a
     :class:`momentumlab.sweep.Store`) every run is a circle at its ``(learning rate,
     momentum)`` coloured by its rate measured with :func:`momentumlab.theory.fit_rate` on the
     same scale, so a circle that vanishes into its cell agrees with the theory; diverged runs
@@ -234,8 +235,10 @@ def plot_phase(
     ax = axes(ax, (6.0, 4.5))
     log_x = bool(lrs.size > 1 and lrs[0] > 0 and lrs[-1] / lrs[0] >= 10)
     shown = masked(np.where(rates < 1.0, rates, np.nan))
+    stable = rates[rates < 1.0]
+    vmin = max(0.0, math.floor(20 * float(stable.min())) / 20) if stable.size else 0.0
     mesh = ax.pcolormesh(
-        _edges(lrs, log_x), _edges(moms), shown, cmap="viridis", vmin=0.0, vmax=1.0, shading="flat"
+        _edges(lrs, log_x), _edges(moms), shown, cmap="viridis", vmin=vmin, vmax=1.0, shading="flat"
     )
     ax.figure.colorbar(mesh, ax=ax, label="rate (error contraction per step)")
     if lrs.size > 1 and moms.size > 1 and np.any(rates >= 1) and np.any(rates < 1):
@@ -249,7 +252,7 @@ def plot_phase(
         x, y, measured, diverged = measured_rates(results, optimal_loss=l_star)
         ok = ~diverged
         ax.scatter(
-            x[ok], y[ok], c=measured[ok], cmap="viridis", vmin=0.0, vmax=1.0, edgecolors="white",
+            x[ok], y[ok], c=measured[ok], cmap="viridis", vmin=vmin, vmax=1.0, edgecolors="black",
             s=60, linewidths=1.2, plotnonfinite=True, label="measured rate",
         )  # fmt: skip
         ax.scatter(x[diverged], y[diverged], marker="x", color=DIVERGED_COLOR, label="diverged")
