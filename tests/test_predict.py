@@ -77,7 +77,9 @@ def test_full_batch_prediction_matches_float64_and_float32_runs(
     assert pred.record_steps.size == EPOCHS + 1
     # float64: the whole curve to 1e-6 relative
     ref = reference_losses(pred.least_squares, run, optimizer)
-    assert np.max(np.abs(ref / pred.losses - 1)) < 1e-6
+    exact = float(np.max(np.abs(ref / pred.losses - 1)))
+    print(f"{optimizer}: float64 {exact:.1e}, float32 {pred.deviation(run, above=1e-4):.1e}")
+    assert exact < 1e-6
     # float32 (the engine's own run): the loss to 1e-5, the excess while it is above the float32 floor
     assert np.max(np.abs(run.losses / pred.losses - 1)) < 1e-5
     excess = pred.losses - pred.optimal_loss
@@ -111,6 +113,7 @@ def test_mini_batch_prediction_within_10_percent_of_32_seeds() -> None:
     np.testing.assert_array_equal(runs[0].record_steps, pred.record_steps)
     after = pred.record_steps >= 50
     deviation = np.abs(pred.losses[after] / mean[after] - 1)
+    print(f"sgd, 32 seeds of train_many: largest deviation {deviation.max():.4f}")
     assert deviation.max() < 0.10, deviation.max()
     assert np.abs(pred.mean_losses[after] / mean[after] - 1).max() > deviation.max()  # the noise matters
 
