@@ -118,6 +118,26 @@ def test_mini_batch_prediction_within_10_percent_of_32_seeds() -> None:
     assert np.abs(pred.mean_losses[after] / mean[after] - 1).max() > deviation.max()  # the noise matters
 
 
+def test_over_seeds_prediction_within_10_percent_of_400_seeds() -> None:
+    """Seeds that also draw the start (N(0, 1) weights): the expectation over the start too."""
+    data = ml.data.make_conditioned_regression(500, 2, condition_number=10.0, noise=0.1, seed=0)
+    problem = ml.problems.linear_problem(data)
+    wsd = ml.optim.warmup_stable_decay(0.1, 10, 50, 90, decay_shape="linear", init_value=0.01)
+    base = ml.RunConfig(batch_size=10, epochs=3, learning_rate=wsd, momentum=0.9, init_sigma=1.0, period=50)
+    pred = ml.predict(base, problem, over_seeds=True)
+    one = ml.predict(base, problem)
+    runs = ml.train_many([dataclasses.replace(base, seed=s) for s in range(400)], problem)
+    mean = np.mean([r.losses for r in runs], axis=0)
+    after = pred.record_steps >= 50
+    deviation = np.abs(pred.losses[after] / mean[after] - 1)
+    print(f"sgd, 400 seeds, random starts: largest deviation {deviation.max():.4f}")
+    assert deviation.max() < 0.10, deviation.max()
+    assert abs(pred.losses[0] / mean[0] - 1) < 0.1  # the start's expected loss
+    assert abs(one.losses[0] / pred.losses[0] - 1) > 0.1  # seed 0's own start is another one
+    with pytest.raises(ValueError, match="over_seeds must be False for a problem with its own initialiser"):
+        ml.predict(base, ml.problems.make("quadratic", dim=2), over_seeds=True)
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [

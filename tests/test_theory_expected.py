@@ -93,6 +93,44 @@ def test_the_gradient_enters_every_step_matrix_through_b_and_p(
     np.testing.assert_allclose(with_lam - without, lam * np.outer(b, P), atol=1e-12)
 
 
+@pytest.mark.parametrize("method", sorted(METHODS))
+@pytest.mark.parametrize("batch_size", [1, 4])
+def test_a_random_start_is_averaged_exactly(method: str, batch_size: int) -> None:
+    """Two equally likely starts (mean (1, -1), variance 0.25 on the weight), every batch sequence
+    (single examples drawn with replacement, or the full batch)."""
+    rng = np.random.default_rng(2)
+    X, y = rng.normal(size=(4, 1)), rng.normal(size=4)
+    q = ml.theory.least_squares((X, y))
+    A = np.hstack([X, np.ones((4, 1))])
+    _, kw = _split(METHODS[method])
+    lrs = [0.3, 0.5, 0.2]
+    sampling = "with-replacement" if batch_size == 1 else "without-replacement"
+    seqs = list(itertools.product(range(4), repeat=len(lrs))) if batch_size == 1 else [(0, 0, 0)]
+    runs = [
+        _losses(
+            q,
+            ml.optim.reference_run(
+                method,
+                _batch_gradient(A, y, [[i] for i in s] if batch_size == 1 else [range(4)] * 3),
+                w0,
+                lrs,
+                **kw,
+            ).weights,
+        )
+        for w0 in (np.array([1.5, -1.0]), np.array([0.5, -1.0]))
+        for s in seqs
+    ]
+    pred = ml.theory.expected_curve(
+        q, method, lrs, batch_size=batch_size, weight=[[1.0]], bias=[-1.0], sampling=sampling,
+        initial_covariance=np.diag([0.25, 0.0]), **kw,
+    )  # fmt: skip
+    np.testing.assert_allclose(pred.losses, np.mean(runs, axis=0), rtol=1e-10)
+    fixed = ml.theory.expected_curve(
+        q, method, lrs, batch_size=batch_size, weight=[[1.0]], bias=[-1.0], sampling=sampling, **kw
+    )
+    assert pred.losses[0] > fixed.losses[0]
+
+
 def test_full_batches_give_the_full_batch_curve() -> None:
     data = ml.data.make_conditioned_regression(100, 2, condition_number=10.0, noise=0.3, seed=0)
     q = ml.theory.least_squares(data)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from momentumlab._src.checks import check_float, check_type
+from momentumlab._src.checks import check_bool, check_float, check_type
 from momentumlab._src.types import Array
 from momentumlab.data import LinearData
 from momentumlab.problems import Problem, linear_problem
@@ -46,11 +46,14 @@ class Prediction:
         problem_name: the problem's name.
         record_steps: the updates after which ``train`` records the loss (0 first).
         losses: the predicted loss at each record: exact for full batches, the expected
-            loss over the shuffle orders for mini-batches.
-        mean_losses: the loss of the mean parameters (the full-batch recursion) at each record.
+            loss over the shuffle orders for mini-batches (and over the start, with
+            ``over_seeds``).
+        mean_losses: the loss without the batches' noise (the full-batch recursion) at each
+            record.
         mode_losses: ``(n_records, p)``, each Hessian eigen-direction's share of
             ``losses - optimal_loss``.
-        exact: whether the prediction is exact (full batches; no noise).
+        exact: whether the prediction is the run's own curve, exactly (full batches from the
+            run's start; ``False`` for an expectation).
         method: the theory's name of the method (``"sgd"`` for ``demon``).
         least_squares: the :class:`momentumlab.theory.LeastSquares` of the problem's data
             (optimum, eigenvalues and eigenvectors).
@@ -190,7 +193,7 @@ def _check_config(config: RunConfig) -> None:
             )
 
 
-def predict(config: RunConfig, problem: Problem | LinearData) -> Prediction:
+def predict(config: RunConfig, problem: Problem | LinearData, *, over_seeds: bool = False) -> Prediction:
     """Predict the loss curve of ``train(config, problem)`` on a least-squares problem.
 
     The run's :class:`Plan` gives the learning rate (and momentum) of every update and the
@@ -199,7 +202,10 @@ def predict(config: RunConfig, problem: Problem | LinearData) -> Prediction:
     prediction is :func:`momentumlab.theory.predict_curve`, exact: a float64 run matches it to
     rounding and a float32 one down to its float32 floor. With mini-batches it is
     :func:`momentumlab.theory.expected_curve`, the expected loss over the epochs' shuffle
-    orders for this initial point (its model and tolerance are stated there).
+    orders for this initial point (its model and tolerance are stated there). With
+    ``over_seeds=True`` it is the expectation over ``config.seed`` instead: over the initial
+    parameters too (``N(0, init_sigma²)`` weights, zero biases), to compare with the mean of
+    runs that differ only in their seed.
 
     Args:
         config: the run's config. Its optimizer must be one of :data:`PREDICT_OPTIMIZERS`,
@@ -208,6 +214,8 @@ def predict(config: RunConfig, problem: Problem | LinearData) -> Prediction:
         problem: a least-squares :class:`momentumlab.problems.Problem` (a linear net under
             ``L2Loss``: ``quadratic``, ``linear-regression``, ``diabetes``,
             :func:`momentumlab.problems.linear_problem`) or a :class:`momentumlab.data.LinearData`.
+        over_seeds: average over the seed's initial draw as well as its shuffles (only for
+            problems with the default initialisation, ``problem.init_params`` ``None``).
 
     Returns:
         A :class:`Prediction` at the records of ``train(config, problem)``.
@@ -231,6 +239,12 @@ def predict(config: RunConfig, problem: Problem | LinearData) -> Prediction:
         problem = linear_problem(problem, with_optimum=False)
     check_type("problem", problem, Problem, "a momentumlab.problems.Problem or LinearData")
     _check_config(config)
+    average = check_bool("over_seeds", over_seeds)
+    if average and problem.init_params is not None:
+        raise ValueError(
+            "over_seeds must be False for a problem with its own initialiser (the theory knows the "
+            f"draw of N(0, init_sigma²) weights only), got True for problem {problem.name!r}"
+        )
     q, net = _least_squares_of(problem)
     n = q.n_samples
     if config.batch_size > n:
@@ -276,6 +290,13 @@ def predict(config: RunConfig, problem: Problem | LinearData) -> Prediction:
     if name != "aggmo":
         kwargs["momentum"] = momenta
     lrs = plan.learning_rates
+    if average:  # the mean start and the covariance of the draw
+        weight, bias = np.zeros_like(weight), None if bias is None else np.zeros_like(bias)
+        cov = np.zeros((q.hessian.shape[0],) * 2)
+        idx_w = np.arange(weight.shape[1])
+        cov[idx_w, idx_w] = float(config.init_sigma) ** 2
+        kwargs["initial_covariance"] = cov
+        full = False  # the answer is an expectation
     if full:
         curve = predict_curve(q, method, lrs, weight=weight, bias=bias, **kwargs)
         losses, means, modes = curve.losses, curve.losses, curve.mode_losses

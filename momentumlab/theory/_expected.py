@@ -41,11 +41,15 @@ with :math:`\operatorname{Cov}\varepsilon_t = \frac{c_b}{b}\frac1n\sum_i \tilde 
   \tilde v_i(k)^\top` for ``t != k`` in one epoch (0 across epochs). ``X`` is the resulting
   cross moment :math:`\mathbb E[\delta z_t\,\varepsilon_t^\top] = -\frac{1}{n(n-1)}\sum_i
   Y_i(t)\tilde v_i(t)^\top` with :math:`Y_i(t+1) = M_t Y_i(t) + b_t\tilde v_i(t)`, reset at each
-  epoch. This part is exact; what is approximated is the multiplicative part (its
-  correlations across the batches of an epoch are ignored) and the small bias of the mean
-  that the dependence between a batch and the error it meets creates. Both are of second
-  order in the noise; the tests hold the model to 10% of the mean of 32 seeds at every
-  record after the first epoch (see ``docs/guide/family.rst`` for the measured deviations).
+  epoch. The same disjointness gives the multiplicative noise a mean (a batch avoids the
+  examples that moved the error this epoch), :math:`\mathbb E\,\zeta_t =
+  -\frac{1}{n(n-1)m}\sum_i \tilde a_i\tilde a_i^\top P Y_i(t)`, which shifts the mean error
+  by a drift ``d`` (``d' = M d + b E ζ``) that enters the loss as
+  :math:`\mu^\top\Lambda d + \tfrac12 d^\top\Lambda d`. What is approximated: the
+  correlations of the multiplicative noise across the batches of an epoch (beyond that
+  mean). They matter when the error's own spread drives the noise (residuals small, steps
+  near the edge of mean-square stability); the measured deviations are in
+  ``docs/guide/family.rst``.
 
 NumPy only.
 """
@@ -130,6 +134,58 @@ def noise_inputs(
     raise ValueError(f"optimizer must be one of the curve methods, got {optimizer!r}")
 
 
+def _initial_covariance(value: npt.ArrayLike | None, m: int, p: int) -> Array | None:
+    if value is None:
+        return None
+    try:
+        C = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"initial_covariance must be a ({p}, {p}) array of numbers or None, got {value!r}"
+        ) from None
+    if C.shape == (p, p):
+        C = np.broadcast_to(C, (m, p, p))
+    if C.shape != (m, p, p) or not np.all(np.isfinite(C)):
+        raise ValueError(
+            f"initial_covariance must be finite with shape ({p}, {p}) or ({m}, {p}, {p}), got shape {C.shape}"
+        )
+    if not np.allclose(C, np.swapaxes(C, 1, 2)) or np.min(np.linalg.eigvalsh(C)) < -1e-12 * max(
+        1.0, np.abs(C).max()
+    ):
+        raise ValueError("initial_covariance must be symmetric positive semi-definite, got another matrix")
+    return np.array(C)
+
+
+def _over_start(
+    problem: LeastSquares, optimizer: str, learning_rates: Any, C0: Array, kwargs: dict[str, Any]
+) -> ExpectedCurve:
+    """The expectation over a random start of mean ``(weight, bias)`` and covariance ``C0``.
+
+    For a fixed start the expected loss is a quadratic function of the start, so its mean
+    over any distribution with this mean and covariance is the mean over the ``2p`` sigma
+    points ``mean ± sqrt(p) c_j`` (``c_j`` the columns of a square root of ``C0``), exactly.
+    """
+    m, p = C0.shape[0], C0.shape[1]
+    w = np.asarray(kwargs.pop("weight"), dtype=np.float64).reshape(problem.weight.shape)
+    b = kwargs.pop("bias")
+    theta = np.hstack([w, np.asarray(b, dtype=np.float64).reshape(m, 1)]) if problem.use_bias else w
+    vals, vecs = np.linalg.eigh(C0)  # (m, p), (m, p, p)
+    roots = vecs * np.sqrt(np.clip(vals, 0.0, None))[:, None, :]  # columns c_j per output
+    curves = []
+    for j in range(p):
+        for sign in (1.0, -1.0):
+            start = theta + sign * np.sqrt(p) * roots[:, :, j]
+            w_j, b_j = (start[:, :-1], start[:, -1]) if problem.use_bias else (start, None)
+            curves.append(expected_curve(problem, optimizer, learning_rates, weight=w_j, bias=b_j, **kwargs))
+    return ExpectedCurve(
+        losses=np.mean([c.losses for c in curves], axis=0),
+        mean_losses=np.mean([c.mean_losses for c in curves], axis=0),
+        mode_losses=np.mean([c.mode_losses for c in curves], axis=0),
+        eigenvalues=problem.eigenvalues.copy(),
+        optimal_loss=problem.optimal_loss,
+    )
+
+
 def _batch_sizes(n_samples: int, batch_size: int, n_steps: int) -> tuple[Array, Array]:
     """Per update: the batch length and whether it starts an epoch (``train``'s layout)."""
     per_epoch = -(-n_samples // batch_size)
@@ -154,6 +210,7 @@ def expected_curve(
     at_evaluation_point: bool = False,
     sampling: str = "without-replacement",
     multiplicative: bool = True,
+    initial_covariance: npt.ArrayLike | None = None,
 ) -> ExpectedCurve:
     r"""The expected loss of mini-batch ``optimizer`` from ``(weight, bias)`` under any schedule.
 
@@ -181,6 +238,13 @@ def expected_curve(
         sampling: one of :data:`SAMPLING`.
         multiplicative: keep the noise from the error's own spread (``False``: only the
             mean-driven part, a lower bound).
+        initial_covariance: the covariance of random initial parameters (``(w, b)`` order),
+            ``(p, p)`` for every output or ``(n_outputs, p, p)``; ``weight`` and ``bias`` are
+            then their mean, and the answer is the expectation over the initial draw too
+            (e.g. ``sigma**2`` on the weights' diagonal for ``N(0, sigma²)`` weights and zero
+            biases): the expected loss from a fixed start is quadratic in the start, so it
+            is averaged over ``2p`` sigma points, exactly. ``mean_losses`` is then the
+            expected full-batch loss. ``None``: the start is fixed.
 
     Returns:
         The :class:`ExpectedCurve`.
@@ -225,7 +289,11 @@ def expected_curve(
         factors = 1.0 / sizes
     else:
         factors = ((n - sizes) / (n - 1) if n > 1 else np.zeros(steps)) / sizes
-    if not np.any(factors > 0):  # full batches without replacement: no noise
+    C0 = _initial_covariance(initial_covariance, m, p)
+    if C0 is not None:  # the expected loss is quadratic in the start: average it over sigma points
+        rest = {"batch_size": B, "at_evaluation_point": at_eval, "sampling": mode, "multiplicative": mult}
+        return _over_start(problem, optimizer, learning_rates, C0, {**common, **rest})
+    if not np.any(factors > 0):  # full batches without replacement from a fixed start: no noise
         return ExpectedCurve(
             losses=loss_curve.losses.copy(),
             mean_losses=loss_curve.losses.copy(),
@@ -243,6 +311,7 @@ def expected_curve(
     res = problem.residuals.T  # (m, n)
     s = {"aggmo": 1 + len(bs)}.get(optimizer, 2)
     D = np.zeros((m, p, s, p, s))  # fluctuation covariance of the state, per output
+    drift = np.zeros((m, p, s))  # E[fluctuation of the state]: 0 with replacement
     Y = np.zeros((m, n, p, s))  # Y_i(t): the state's response to example i's past mean-driven noise
     fluct = np.zeros((steps + 1, p))
     correlated = mode == "without-replacement"
@@ -263,6 +332,7 @@ def expected_curve(
             cov *= factors[t]
             new = np.einsum("iac,kicjd,jbd->kiajb", M, D, M)
             new += np.einsum("a,b,kij->kiajb", b_in, b_in, cov)
+            drift_t = np.einsum("iab,kib->kia", M, drift)
             if correlated:
                 if starts[t]:
                     Y[:] = 0.0
@@ -270,11 +340,17 @@ def expected_curve(
                 MX = np.einsum("iac,kicj->kiaj", M, X)
                 cross = np.einsum("kiaj,b->kiajb", MX, b_in)
                 new += cross + cross.transpose(0, 3, 4, 1, 2)
+                # the mean of the multiplicative noise: a batch avoids the examples that moved the error
+                seen = np.einsum("ni,knia,a->kn", At, Y, P)
+                drift_t += -np.einsum("kn,ni->ki", seen, At)[..., None] * b_in / (n * (n - 1) * m)
                 Y = np.einsum("iab,knib->knia", M, Y) + v[..., None] * b_in
             D = 0.5 * (new + new.transpose(0, 3, 4, 1, 2))
+            drift = drift_t
             P_loss = np.eye(s)[1] if at_x else P  # the loss is at x, or where the gradient is taken
             diag = np.einsum("a,kiaib,b->ki", P_loss, D, P_loss)  # (m, p)
-            fluct[t + 1] = 0.5 * lam * diag.sum(axis=0)
+            shift = np.einsum("kia,a->ki", drift, P_loss)
+            mean_t = loss_curve.mode_errors[t + 1]
+            fluct[t + 1] = 0.5 * lam * (diag + 2 * mean_t * shift + shift**2).sum(axis=0)
     modes = mean_modes + fluct
     return ExpectedCurve(
         losses=problem.optimal_loss + modes.sum(axis=1),
