@@ -207,5 +207,13 @@ def test_expected_curve_checks_its_arguments() -> None:
         ml.theory.expected_curve(q, "sgd", [0.1], batch_size=2, weight=[[0.0]], bias=[0.0], sampling="x")
     with pytest.raises(ValueError, match="optimizer must be one of"):
         ml.theory.expected_curve(q, "adam", [0.1], batch_size=2, weight=[[0.0]], bias=[0.0])
+    with pytest.raises(ValueError, match="initial_covariance must be symmetric positive semi-definite"):
+        ml.theory.expected_curve(
+            q, "sgd", [0.1], batch_size=2, weight=[[0.0]], bias=[0.0], initial_covariance=-np.eye(2)
+        )
+    with pytest.raises(ValueError, match=r"initial_covariance must be finite with shape \(2, 2\)"):
+        ml.theory.expected_curve(
+            q, "sgd", [0.1], batch_size=2, weight=[[0.0]], bias=[0.0], initial_covariance=np.eye(3)
+        )
     with pytest.raises(TypeError, match=r"problem must be a momentumlab\.theory\.LeastSquares"):
         ml.theory.expected_curve("q", "sgd", [0.1], batch_size=2, weight=[[0.0]])  # type: ignore[arg-type]
