@@ -133,25 +133,28 @@ if args.out:
     fig.savefig(args.out, dpi=100)
 
 # %%
-# One run per eigen-direction: heavy ball on the quadratic (Distill's picture), and a
-# mini-batch run against the expected loss of the same configuration.
+# One run per eigen-direction: heavy ball on the quadratic (Distill's picture); and
+# mini-batch runs of one configuration over 100 seeds against its expected loss
+# (``ml.predict(..., over_seeds=True)``) on a noisy regression.
 fig2, (a, b) = plt.subplots(1, 2, figsize=(12, 4.5), layout="constrained")
 ml.viz.plot_modes(runs["sgd"], predictions["sgd"], modes=[0, 3, 6, 9], ax=a)
 a.legend(fontsize="small")
-mini = dataclasses.replace(
-    quadratic_config("sgd"), batch_size=10, epochs=20, learning_rate=0.2 * polyak.learning_rate
+noisy = ml.problems.linear_problem(
+    ml.data.make_conditioned_regression(500, 2, condition_number=10.0, noise=0.1, seed=0)
 )
-seeds = [ml.train(dataclasses.replace(mini, seed=s), quad) for s in range(8)]
-expected = ml.predict(mini, quad)
-for r in seeds:
-    b.semilogy(r.record_steps, r.losses, color="tab:blue", alpha=0.25)
+wsd = ml.optim.warmup_stable_decay(0.1, 10, 50, 90, decay_shape="linear", init_value=0.01)
+mini = ml.RunConfig(batch_size=10, epochs=3, learning_rate=wsd, momentum=0.9, init_sigma=1.0, period=10)
+seeds = ml.train_many([dataclasses.replace(mini, seed=s) for s in range(100)], noisy)
+expected = ml.predict(mini, noisy, over_seeds=True)  # over the seeds' starts and shuffles
+for r in seeds[:10]:
+    b.semilogy(r.record_steps, r.losses, color="tab:blue", alpha=0.2)
 seed_mean = np.mean([r.losses for r in seeds], axis=0)
-b.semilogy(expected.record_steps, seed_mean, color="tab:blue", label="mean of 8 seeds")
+b.semilogy(expected.record_steps, seed_mean, color="tab:blue", label="mean of 100 seeds (10 shown)")
 b.semilogy(expected.record_steps, expected.losses, "k--", label="expected loss (theory)")
-b.semilogy(expected.record_steps, expected.mean_losses, ":", color="gray", label="without the noise")
+b.semilogy(expected.record_steps, expected.mean_losses, ":", color="gray", label="without the batches' noise")
 b.set_xlabel("step")
 b.set_ylabel("loss")
-b.set_title("heavy ball, batches of 10", fontsize="medium")
+b.set_title("heavy ball, batches of 10 under WSD, random starts", fontsize="medium")
 b.legend(fontsize="small")
 
 # %%
