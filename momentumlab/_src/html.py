@@ -35,7 +35,8 @@ def table(title: str, rows: Iterable[tuple[str, Any]], *, extra: str = "") -> st
         for k, v in rows
     )
     return (
-        f"<div><b>{html.escape(title)}</b>{extra}<table style='border-collapse:collapse'>{body}</table></div>"
+        f"<div><b>{html.escape(title)}</b>{extra}"
+        f"<table style='border-collapse:collapse'>{body}</table></div>"
     )
 
 

@@ -215,51 +215,26 @@ def _page(g: _Grid, data: LinearData, q: Any, title: str) -> str:
 
     # loss curve
     loss_src = ColumnDataSource({"step": steps, "loss": losses[k0]}, name="loss_src")
-    f_loss = figure(
-        title="loss",
-        y_axis_type="log",
-        width=420,
-        height=300,
-        tools=tools,
-        x_axis_label="update",
-        y_axis_label="loss (full data set)",
-    )
+    f_loss = figure(title="loss", y_axis_type="log", width=420, height=300, tools=tools,
+                    x_axis_label="update", y_axis_label="loss (full data set)")
     finite_losses = losses[np.isfinite(losses) & (losses > 0)]
     low = float(max(finite_losses.min(), q.optimal_loss * 0.5, 1e-12)) if finite_losses.size else 1e-6
     f_loss.y_range = Range1d(start=low, end=start_loss * 100.0)
     f_loss.line("step", "loss", source=loss_src, line_width=2)
-    f_loss.line(
-        [0, n_rec - 1],
-        [max(q.optimal_loss, low)] * 2,
-        line_dash="dashed",
-        color="gray",
-        legend_label="optimal loss",
-    )
+    f_loss.line([0, n_rec - 1], [max(q.optimal_loss, low)] * 2, line_dash="dashed", color="gray",
+                legend_label="optimal loss")
 
     # error along each eigen-direction
     err_src = ColumnDataSource({"step": steps, **{f"e{i}": errors[k0, i] for i in range(p)}}, name="err_src")
-    f_err = figure(
-        title="error along each eigen-direction of the Hessian",
-        y_axis_type="log",
-        width=420,
-        height=300,
-        tools=tools,
-        x_axis_label="update",
-        y_axis_label="|v_i · (θ - θ*)|",
-    )
+    f_err = figure(title="error along each eigen-direction of the Hessian", y_axis_type="log", width=420,
+                   height=300, tools=tools, x_axis_label="update", y_axis_label="|v_i · (θ - θ*)|")
     finite_err = errors[np.isfinite(errors) & (errors > 0)]
     e_low = float(max(np.percentile(finite_err, 1), 1e-12)) if finite_err.size else 1e-8
     e_top = float(np.nanmax(errors[:, :, 0])) * 100.0
     f_err.y_range = Range1d(start=e_low, end=e_top)
     for i in range(p):
-        f_err.line(
-            "step",
-            f"e{i}",
-            source=err_src,
-            line_width=2,
-            color=_COLORS[i % len(_COLORS)],
-            legend_label=f"λ = {q.eigenvalues[i]:.3g}",
-        )
+        f_err.line("step", f"e{i}", source=err_src, line_width=2, color=_COLORS[i % len(_COLORS)],
+                   legend_label=f"λ = {q.eigenvalues[i]:.3g}")
     f_err.legend.location = "bottom_left"
 
     # map of the final loss over the grid, the current point and the stability boundary
@@ -275,32 +250,15 @@ def _page(g: _Grid, data: LinearData, q: Any, title: str) -> str:
         high=float(np.log10(start_loss)),
         nan_color="#d62728",
     )
-    cells = ColumnDataSource(
-        {
-            "x": (lr_edges[:-1] + lr_edges[1:])[ii] / 2,
-            "w": np.diff(lr_edges)[ii],
-            "y": (m_edges[:-1] + m_edges[1:])[jj] / 2,
-            "h": np.diff(m_edges)[jj],
-            "v": np.where(np.isfinite(final), value, np.nan),
-        }
-    )
-    f_map = figure(
-        title="final loss (log10; red: diverged)",
-        width=420,
-        height=320,
-        tools=tools,
-        x_axis_label="log10 learning rate",
-        y_axis_label="momentum",
-    )
-    f_map.rect(
-        "x",
-        "y",
-        width="w",
-        height="h",
-        source=cells,
-        line_color=None,
-        fill_color={"field": "v", "transform": mapper},
-    )
+    cells = ColumnDataSource({
+        "x": (lr_edges[:-1] + lr_edges[1:])[ii] / 2, "w": np.diff(lr_edges)[ii],
+        "y": (m_edges[:-1] + m_edges[1:])[jj] / 2, "h": np.diff(m_edges)[jj],
+        "v": np.where(np.isfinite(final), value, np.nan),
+    })
+    f_map = figure(title="final loss (log10; red: diverged)", width=420, height=320, tools=tools,
+                   x_axis_label="log10 learning rate", y_axis_label="momentum")
+    f_map.rect("x", "y", width="w", height="h", source=cells, line_color=None,
+               fill_color={"field": "v", "transform": mapper})
     f_map.add_layout(ColorBar(color_mapper=mapper, width=8), "right")
     mb = np.linspace(0.0, min(0.999, float(g.momenta.max()) + heights / 2), 100)
     boundary = np.log10([theory.max_stable_learning_rate(q, float(m)) for m in mb])
@@ -310,9 +268,8 @@ def _page(g: _Grid, data: LinearData, q: Any, title: str) -> str:
     f_map.x_range = Range1d(start=lr_edges[0], end=lr_edges[-1])
     f_map.y_range = Range1d(start=m_edges[0], end=m_edges[-1])
     cur = ColumnDataSource({"x": [log_lr[i0]], "y": [g.momenta[j0]]}, name="current")
-    f_map.scatter(
-        "x", "y", source=cur, size=14, marker="circle", fill_color=None, line_color="white", line_width=3
-    )
+    f_map.scatter("x", "y", source=cur, size=14, marker="circle", fill_color=None, line_color="white",
+                  line_width=3)
     f_map.legend.location = "bottom_left"
 
     figs: list[Any] = [f_loss, f_err, f_map]
@@ -330,15 +287,8 @@ def _page(g: _Grid, data: LinearData, q: Any, title: str) -> str:
         Z = np.asarray(surface(X, Y), dtype=float)
         zmin = float(Z.min())
         levels = zmin + (float(Z.max()) - zmin) * np.geomspace(1e-3, 1.0, 12)
-        f_path = figure(
-            title="the two weights on the loss contours",
-            width=420,
-            height=320,
-            tools=tools,
-            x_axis_label="w1",
-            y_axis_label="w2",
-            match_aspect=True,
-        )
+        f_path = figure(title="the two weights on the loss contours", width=420, height=320, tools=tools,
+                        x_axis_label="w1", y_axis_label="w2", match_aspect=True)
         f_path.contour(xs, ys, Z, levels, line_color="#888888", line_alpha=0.7)
         f_path.x_range = Range1d(start=xs[0], end=xs[-1])
         f_path.y_range = Range1d(start=ys[0], end=ys[-1])
@@ -349,48 +299,19 @@ def _page(g: _Grid, data: LinearData, q: Any, title: str) -> str:
         figs.insert(2, f_path)
 
     info = Div(text="", width=860, name="info")
-    lr_slider = Slider(
-        start=0,
-        end=max(n_lr - 1, 1),
-        value=i0,
-        step=1,
-        title="",
-        width=400,
-        show_value=False,
-        disabled=n_lr == 1,
-        name="lr_slider",
-    )
-    m_slider = Slider(
-        start=0,
-        end=max(n_m - 1, 1),
-        value=j0,
-        step=1,
-        title="",
-        width=400,
-        show_value=False,
-        disabled=n_m == 1,
-        name="m_slider",
-    )
+    lr_slider = Slider(start=0, end=max(n_lr - 1, 1), value=i0, step=1, title="", width=400,
+                       show_value=False, disabled=n_lr == 1, name="lr_slider")
+    m_slider = Slider(start=0, end=max(n_m - 1, 1), value=j0, step=1, title="", width=400,
+                      show_value=False, disabled=n_m == 1, name="m_slider")
     diverged = np.array([bool(r.diverged) for r in g.results])
     callback = CustomJS(
         args={
-            "lr_slider": lr_slider,
-            "m_slider": m_slider,
-            "info": info,
-            "loss_src": loss_src,
-            "err_src": err_src,
-            "path_src": path_src,
-            "cur": cur,
-            "losses": losses.ravel(),
-            "errors": errors.ravel(),
-            "paths": paths.ravel(),
-            "lrs": g.learning_rates.tolist(),
-            "moms": g.momenta.tolist(),
+            "lr_slider": lr_slider, "m_slider": m_slider, "info": info, "loss_src": loss_src,
+            "err_src": err_src, "path_src": path_src, "cur": cur,
+            "losses": losses.ravel(), "errors": errors.ravel(), "paths": paths.ravel(),
+            "lrs": g.learning_rates.tolist(), "moms": g.momenta.tolist(),
             "final": np.nan_to_num(final, nan=-1.0).tolist(),
-            "diverged": diverged.tolist(),
-            "n_lr": n_lr,
-            "n_rec": n_rec,
-            "p": p,
+            "diverged": diverged.tolist(), "n_lr": n_lr, "n_rec": n_rec, "p": p,
         },
         code=_JS,
     )

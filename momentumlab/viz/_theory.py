@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 
+
+
 def plot_rate(
     result_or_steps: Any,
     rate: float,
