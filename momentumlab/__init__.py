@@ -30,10 +30,12 @@ if _typing.TYPE_CHECKING:  # what the lazy names below resolve to, for type chec
     from momentumlab import theory as theory
     from momentumlab import viz as viz
     from momentumlab.runner import EpochInfo as EpochInfo
+    from momentumlab.runner import Prediction as Prediction
     from momentumlab.runner import RunConfig as RunConfig
     from momentumlab.runner import RunResult as RunResult
     from momentumlab.runner import batch_orders as batch_orders
     from momentumlab.runner import can_train_many as can_train_many
+    from momentumlab.runner import predict as predict
     from momentumlab.runner import train as train
     from momentumlab.runner import train_many as train_many
 
@@ -45,7 +47,17 @@ _logging.getLogger("momentumlab").addHandler(_logging.NullHandler())
 
 _SUBPACKAGES = frozenset({"data", "models", "optim", "problems", "runner", "stats", "sweep", "theory", "viz"})
 _RUNNER_NAMES = frozenset(
-    {"EpochInfo", "RunConfig", "RunResult", "batch_orders", "can_train_many", "train", "train_many"}
+    {
+        "EpochInfo",
+        "Prediction",
+        "RunConfig",
+        "RunResult",
+        "batch_orders",
+        "can_train_many",
+        "predict",
+        "train",
+        "train_many",
+    }
 )
 
 
@@ -69,6 +81,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "EpochInfo",
+    "Prediction",
     "RunConfig",
     "RunResult",
     "ScalarOrSchedule",
@@ -79,6 +92,7 @@ __all__ = [
     "data",
     "models",
     "optim",
+    "predict",
     "problems",
     "runner",
     "stats",

@@ -10,6 +10,9 @@ Example:
 
 from momentumlab.runner._config import RunConfig as RunConfig
 from momentumlab.runner._plan import batch_orders as batch_orders
+from momentumlab.runner._predict import PREDICT_OPTIMIZERS as PREDICT_OPTIMIZERS
+from momentumlab.runner._predict import Prediction as Prediction
+from momentumlab.runner._predict import predict as predict
 from momentumlab.runner._result import EpochInfo as EpochInfo
 from momentumlab.runner._result import RunResult as RunResult
 from momentumlab.runner._train import ENGINES as ENGINES
@@ -19,11 +22,14 @@ from momentumlab.runner._vectorized import train_many as train_many
 
 __all__ = [
     "ENGINES",
+    "PREDICT_OPTIMIZERS",
     "EpochInfo",
+    "Prediction",
     "RunConfig",
     "RunResult",
     "batch_orders",
     "can_train_many",
+    "predict",
     "train",
     "train_many",
 ]

@@ -5,7 +5,8 @@ For the quadratic that full-batch training minimises (Hessian :math:`H = A^\top 
 the spectrum and condition number κ, the least-squares optimum and optimal loss, the best
 gradient-descent step, Polyak's optimal heavy ball in MXNet's convention, the predicted rate
 of any (learning rate, momentum), the stability region and critical damping curves, the
-stationary loss floor of mini-batch SGD, and measures rates from runs.
+stationary loss floor of mini-batch SGD, the expected mini-batch loss of the momentum
+family under any schedule, and measures rates from runs.
 
 A *rate* is always the per-step contraction of the parameter error; the excess loss
 contracts by rate².
@@ -24,6 +25,8 @@ from momentumlab.theory._curve import PredictedCurve as PredictedCurve
 from momentumlab.theory._curve import family_rate as family_rate
 from momentumlab.theory._curve import predict_curve as predict_curve
 from momentumlab.theory._curve import step_matrices as step_matrices
+from momentumlab.theory._expected import ExpectedCurve as ExpectedCurve
+from momentumlab.theory._expected import expected_curve as expected_curve
 from momentumlab.theory._fit import RateFit as RateFit
 from momentumlab.theory._fit import fit_rate as fit_rate
 from momentumlab.theory._fit import steps_to_tolerance as steps_to_tolerance
@@ -44,6 +47,7 @@ from momentumlab.theory._rates import rate as rate
 
 __all__ = [
     "CURVE_METHODS",
+    "ExpectedCurve",
     "LeastSquares",
     "PredictedCurve",
     "RateFit",
@@ -51,6 +55,7 @@ __all__ = [
     "Tuning",
     "best_learning_rate",
     "critical_learning_rates",
+    "expected_curve",
     "family_rate",
     "fit_rate",
     "hessian",

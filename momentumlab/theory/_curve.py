@@ -142,6 +142,18 @@ def step_matrices(
     return out
 
 
+def averaging_weights(learning_rates: Array, weight_lr_power: float, r: float) -> Array:
+    """Schedule-free SGD's averaging weight ``c_t = t^r lr_max^q / sum_{i<=t} i^r lr_max,i^q`` per update."""
+    out = np.empty(learning_rates.size)
+    lr_max, weight_sum = 0.0, 0.0
+    for t, eta in enumerate(learning_rates):
+        lr_max = max(lr_max, float(eta))
+        w_t = (t + 1) ** r * lr_max**weight_lr_power
+        weight_sum += w_t
+        out[t] = w_t / weight_sum if weight_sum > 0 else 0.0
+    return out
+
+
 def family_rate(
     spectrum: npt.ArrayLike,
     optimizer: str,
@@ -274,16 +286,10 @@ def predict_curve(
     state[0] = e
     if name == "sgd_schedule_free":
         state[1] = e  # z and x start at the initial point
-    lr_max, weight_sum = 0.0, 0.0
+    cs = averaging_weights(lrs, q_power, r_power) if name == "sgd_schedule_free" else np.ones(n)
     errors = [e.copy()]
     for t in range(n):
-        eta, mu = float(lrs[t]), float(moms[t])
-        c = 1.0
-        if name == "sgd_schedule_free":
-            lr_max = max(lr_max, eta)
-            w_t = (t + 1) ** r_power * lr_max**q_power
-            weight_sum += w_t
-            c = w_t / weight_sum if weight_sum > 0 else 0.0
+        eta, mu, c = float(lrs[t]), float(moms[t]), float(cs[t])
         mats = step_matrices(name, lam, eta, mu, nu=float(nus[t]), betas=bs, averaging=c)
         state = np.einsum("pab,bkp->akp", mats, state)
         if name == "sgd_schedule_free":

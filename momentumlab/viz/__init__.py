@@ -15,6 +15,10 @@ Example:
 """
 
 from momentumlab.viz._explorer import explorer as explorer
+from momentumlab.viz._family import PHASE_METHODS as PHASE_METHODS
+from momentumlab.viz._family import measured_rates as measured_rates
+from momentumlab.viz._family import plot_modes as plot_modes
+from momentumlab.viz._family import plot_phase as plot_phase
 from momentumlab.viz._loss import plot_loss as plot_loss
 from momentumlab.viz._losses import plot_losses as plot_losses
 from momentumlab.viz._notebook import LiveLoss as LiveLoss
@@ -29,6 +33,7 @@ from momentumlab.viz._trajectory import linear_regression_surface as linear_regr
 from momentumlab.viz._trajectory import plot_trajectory as plot_trajectory
 
 __all__ = [
+    "PHASE_METHODS",
     "LiveLoss",
     "ProgressBar",
     "QuadraticSurface",
@@ -36,8 +41,11 @@ __all__ = [
     "config_value",
     "explorer",
     "linear_regression_surface",
+    "measured_rates",
     "plot_loss",
     "plot_losses",
+    "plot_modes",
+    "plot_phase",
     "plot_rate",
     "plot_schedule",
     "plot_sweep",
