@@ -91,6 +91,7 @@ def test_check_array_returns_float64_or_int64_and_reads_asnumpy() -> None:
     assert ints.tolist() == [3, 4]
     assert check_array("b", 4.2, ndim=(0, 1)).shape == ()
     assert check_array("e", [], allow_empty=True).shape == (0,)
+    assert check_array("hidden", (), dtype=int, allow_empty=True).dtype == np.int64
     assert math.isnan(check_array("v", [math.nan], finite=False)[0])
 
 

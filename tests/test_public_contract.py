@@ -294,34 +294,6 @@ UNPROBED: dict[str, str] = {
 
 # Gaps found and not fixed yet: "callable.param" -> reason.
 KNOWN_GAPS: dict[str, str] = {
-    "batch_orders.config": "None: other:AttributeError 'NoneType' object has no attribute 'shuffle'",
-    "models.MLP.hidden": "None: unnamed TypeError: 'NoneType' object is not iterable",
-    "optim.ScheduledMomentumNAG.momentum_schedule": "None: unnamed TypeError: momentum must be a schedule...",
-    "optim.ScheduledMomentumSGD.momentum_schedule": "None: unnamed TypeError: momentum must be a schedule...",
-    "optim.mxnet_to_torch_momentum.learning_rates": "str: unnamed ValueError: could not convert string to...",
-    "optim.mxnet_velocity_to_torch_buffer.velocity": "None: accepted-invalid",
-    "optim.torch_buffer_to_mxnet_velocity.buffer": "None: accepted-invalid",
-    "optim.torch_to_mxnet_momentum.learning_rates": "str: unnamed ValueError: could not convert string to...",
-    "problems.beale.start": "str: unnamed ValueError: could not convert string to float: 'abc'",
-    "problems.bowl.start": "str: unnamed ValueError: could not convert string to float: 'abc'",
-    "problems.digits_mlp.hidden": "None: unnamed TypeError: 'NoneType' object is not iterable",
-    "problems.quadratic.eigenvalues": "str: unnamed ValueError: could not convert string to float: 'abc'",
-    "problems.rosenbrock.start": "str: unnamed ValueError: could not convert string to float: 'abc'",
-    "problems.saddle.start": "str: unnamed ValueError: could not convert string to float: 'abc'",
-    "stats.bootstrap_ci.values": "str: unnamed ValueError: could not convert string to float: 'abc'",
-    "stats.reached.costs": "str: unnamed ValueError: could not convert string to float: 'abc'",
-    "stats.tuning_curve.values": "str: unnamed ValueError: could not convert string to float: 'abc'",
-    "sweep.Task.config": "None: accepted-invalid",
-    "theory.family_rate.betas": "None: accepted-invalid",
-    "theory.family_rate.spectrum": "None: other:LinAlgError Array must not contain infs or NaNs",
-    "theory.predict_curve.betas": "None: unnamed TypeError: 'NoneType' object is not iterable",
-    "theory.predict_curve.bias": "empty: unnamed ValueError: cannot reshape array of size 0 into shape (1,)",
-    "theory.predict_curve.learning_rates": "str: unnamed ValueError: could not convert string to float: '...",
-    "theory.predict_curve.weight": "None: unnamed ValueError: cannot reshape array of size 1 into shape (...",
-    "theory.step_matrices.averaging": "None: accepted-invalid",
-    "theory.step_matrices.betas": "None: accepted-invalid",
-    "theory.step_matrices.eigenvalues": "None: accepted-invalid",
-    "viz.linear_regression_surface.bias": "huge: unnamed ValueError: offset must be a finite number (any ...",
 }
 
 # Parameters not probed although simply annotated (they take any value by design).

@@ -224,11 +224,11 @@ def test_numpy_heavy_ball_converges_at_the_predicted_rate() -> None:
 
 
 def test_rate_functions_reject_bad_arguments() -> None:
-    with pytest.raises(ValueError, match="spectrum eigenvalues must be finite and > 0"):
+    with pytest.raises(ValueError, match=r"spectrum\[0\] must be a finite number > 0.0, got 0.0"):
         ml.theory.rate([0.0, 1.0], 0.1)
-    with pytest.raises(ValueError, match=r"learning_rate must be > 0.0"):
+    with pytest.raises(ValueError, match=r"learning_rate must be a finite number > 0.0, got -0.1"):
         ml.theory.rate([1.0], -0.1)
-    with pytest.raises(ValueError, match=r"momentum must be >= 0.0"):
+    with pytest.raises(ValueError, match=r"momentum must be a finite number >= 0.0, got -0.5"):
         ml.theory.is_stable([1.0], 0.1, -0.5)
     with pytest.raises(ValueError, match=r"momentum must be in \[0.0, 1.0\), got 1.0"):
         ml.theory.best_learning_rate([1.0, 2.0], 1.0)

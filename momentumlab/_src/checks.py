@@ -152,12 +152,7 @@ def check_step_values(
         ...
         ValueError: learning_rate must be a finite number >= 0.0 at every step, got -0.1 at step 2
     """
-    try:
-        arr = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a sequence of numbers (one per step), got {_show(values)}") from None
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be one number per step (1-D), got shape {arr.shape}")
+    arr = check_array(name, values, ndim=1, finite=False, allow_empty=True)
     ok = np.isfinite(arr)
     if low is not None:
         ok &= arr > low if low_open else arr >= low
@@ -172,6 +167,46 @@ def check_step_values(
 
 
 __all__ += ["check_step_values"]
+
+
+def check_per_step(
+    name: str,
+    value: Any,
+    n: int,
+    *,
+    per: str = "learning rate",
+    low: float | None = None,
+    low_open: bool = False,
+    high: float | None = None,
+    high_open: bool = False,
+) -> npt.NDArray[np.float64]:
+    """Return ``value``, a number or one number per step, as ``n`` float64 values after checking them.
+
+    A number is checked as by :func:`check_float` and repeated; a sequence must hold exactly
+    ``n`` values (one per ``per``), each checked as by :func:`check_step_values`.
+
+    Example:
+        >>> from momentumlab._src.checks import check_per_step
+        >>> check_per_step("momentum", 0.9, 3).tolist()
+        [0.9, 0.9, 0.9]
+        >>> check_per_step("momentum", [0.9, 0.5], 3)
+        Traceback (most recent call last):
+        ...
+        ValueError: momentum must be a float or one value per learning rate (3), got 2 values
+    """
+    bounds: dict[str, Any] = {"low": low, "low_open": low_open, "high": high, "high_open": high_open}
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if not isinstance(value, bool) and isinstance(value, numbers.Real):
+        return np.full(n, check_float(name, value, **bounds))
+    arr = check_array(name, value, ndim=1, finite=False, allow_empty=True)
+    if arr.size != n:
+        raise ValueError(f"{name} must be a float or one value per {per} ({n}), got {arr.size} values")
+    check_step_values(name, arr, **bounds)
+    return arr
+
+
+__all__ += ["check_per_step"]
 
 
 def _dims(ndim: int | tuple[int, ...] | None) -> str:
@@ -244,7 +279,7 @@ def check_array(
         if not real:
             raise TypeError(f"{what}, got {_show(given)}")
         raw = np.asarray(raw.tolist())
-    if raw.dtype.kind not in ("iu" if integer else "iuf"):
+    if raw.dtype.kind not in ("iu" if integer else "iuf") and not (raw.size == 0 and raw.dtype.kind == "f"):
         raise TypeError(f"{what}, got {_show(given)} (dtype {raw.dtype})")
     dims = None if ndim is None else ((ndim,) if isinstance(ndim, int) else ndim)
     if dims is not None and raw.ndim not in dims:

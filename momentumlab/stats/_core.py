@@ -15,7 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from momentumlab._src.checks import as_generator, check_choice, check_float, check_int, check_type
+from momentumlab._src.checks import (
+    as_generator,
+    check_array,
+    check_choice,
+    check_float,
+    check_int,
+    check_type,
+)
 from momentumlab._src.types import Array, Seed
 from momentumlab.runner import RunResult
 from momentumlab.sweep import Choice, IntUniform, Summary, Uniform
@@ -34,11 +41,9 @@ def _confidence(confidence: float) -> tuple[float, float]:
     return (1.0 - c) / 2.0, (1.0 + c) / 2.0
 
 
-def _finite_1d(name: str, values: Any) -> Array:
-    x = np.asarray(values, dtype=float)
-    if x.ndim != 1 or x.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D sequence of numbers, got shape {x.shape}")
-    return x
+def _numbers_1d(name: str, values: Any) -> Array:
+    """A non-empty 1-D array of numbers; NaN/inf allowed (missing runs, never reached)."""
+    return check_array(name, values, ndim=1, finite=False)
 
 
 @dataclass(frozen=True)
@@ -95,7 +100,7 @@ def bootstrap_ci(
     q = _confidence(confidence)
     b = check_int("n_resamples", n_resamples, low=1)
     rng = as_generator(seed)
-    x = _finite_1d("values", values)
+    x = _numbers_1d("values", values)
     x = x[np.isfinite(x)]
     if x.size == 0:
         raise ValueError("values must hold at least one finite number, got none")
@@ -416,7 +421,7 @@ def reached(costs: Sequence[float] | Array, m: int) -> float:
         >>> ml.stats.reached([30.0, 10.0, math.inf], 2), ml.stats.reached([30.0, math.inf, math.inf], 2)
         (30.0, inf)
     """
-    x = np.sort(_finite_1d("costs", costs))
+    x = np.sort(_numbers_1d("costs", costs))
     k = check_int("m", m, low=1, high=x.size)
     return float(x[k - 1])
 
@@ -530,7 +535,9 @@ def tuning_curve(
         >>> c.k.tolist(), float(c.center[-1]) <= float(c.center[0])
         ([1, 2, 3, 4], True)
     """
-    x = _finite_1d("values", values)
+    x = _numbers_1d("values", values)
+    if not np.isfinite(x).any():
+        raise ValueError("values must hold at least one finite number (a trial that ended), got none")
     x = np.where(np.isfinite(x), x, np.inf)
     kmax = x.size if k_max is None else check_int("k_max", k_max, low=1)
     q = _confidence(confidence)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from momentumlab._src.checks import check_float, check_int, check_type
+from momentumlab._src.checks import check_float, check_int, check_overflow, check_type
 from momentumlab._src.types import Array
 from momentumlab.theory import least_squares
 from momentumlab.viz._common import DIVERGED_COLOR, auto_labels, axes, check_labels, masked
@@ -125,7 +125,11 @@ def linear_regression_surface(
     if bias is None:
         fit = least_squares((X, y))
     else:
-        fit = least_squares((X, y.astype(np.float64) - check_float("bias", bias)), use_bias=False)
+        b = check_float("bias", bias)
+        with np.errstate(over="ignore", invalid="ignore"):
+            shifted = y.astype(np.float64) - b
+            check_overflow("surface's loss", {"bias": (bias, 0.5 * np.mean(shifted**2))}, dtype=np.float64)
+        fit = least_squares((X, shifted), use_bias=False)
     p = fit.design.shape[1]
     if fit.rank < p:
         raise ValueError(f"data must give a full-rank least-squares problem, got rank {fit.rank} < {p}")
