@@ -147,7 +147,6 @@ EXAMPLES: dict[str, Callable[[], dict[str, Any]]] = {
     "sweep.PoolExecutor": lambda: {"workers": 1},
     "sweep.check_field": lambda: {"name": "learning_rate"},
     "sweep.field_value": lambda: {"config": ml.RunConfig(), "name": "learning_rate"},
-    "sweep.canonical_config": lambda: {"config": ml.RunConfig()},
     "sweep.grid": lambda: {"base": ml.RunConfig(), "axes": {"learning_rate": [0.1, 0.2]}},
     "sweep.random_search": lambda: {
         "base": ml.RunConfig(),
@@ -192,7 +191,6 @@ EXAMPLES: dict[str, Callable[[], dict[str, Any]]] = {
         "weight": np.zeros(2),
         "bias": np.zeros(1),
     },
-    "viz.config_value": lambda: {"config": ml.RunConfig(), "field": "learning_rate"},
     "viz.linear_regression_surface": lambda: {"data": _lin()},
     "viz.plot_schedule": lambda: {"schedule": _sched(), "n_steps": 10},
     "stats.bootstrap_ci": lambda: {"values": [1.0, 2.0, 3.0], "seed": 0, "n_resamples": 50},
@@ -284,11 +282,8 @@ UNPROBED: dict[str, str] = {
     "sweep.Choice": "no valid example written yet (mapping/callable arguments)",
     "sweep.SweepSpec": "no valid example written yet (mapping/callable arguments)",
     "sweep.as_spec": "no valid example written yet (mapping/callable arguments)",
-    "sweep.canonical_json": "no valid example written yet (mapping/callable arguments)",
-    "sweep.config_from_canonical": "no valid example written yet (mapping/callable arguments)",
     "sweep.config_from_mapping": "no valid example written yet (mapping/callable arguments)",
     "sweep.data_spec_from_mapping": "no valid example written yet (mapping/callable arguments)",
-    "sweep.prepare": "no valid example written yet (mapping/callable arguments)",
     "sweep.run_key": "no valid example written yet (mapping/callable arguments)",
 }
 

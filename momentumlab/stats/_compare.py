@@ -31,13 +31,12 @@ from momentumlab.sweep import (
     SweepSummary,
     Uniform,
     apply_changes,
-    canonical_config,
-    canonical_json,
     field_value,
     quasi_random_search,
     run_key,
     run_sweep,
 )
+from momentumlab.sweep._keys import canonical_config, canonical_json
 
 _LR_PATHS = ("learning_rate", "learning_rate.init_value", "learning_rate.schedule.init_value")
 

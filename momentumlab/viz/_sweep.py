@@ -32,7 +32,8 @@ def config_value(config: Any, field: str) -> float:
 
     Example:
         >>> import momentumlab as ml
-        >>> ml.viz.config_value(ml.RunConfig.chapter(), "learning_rate.schedule.factor")
+        >>> from momentumlab.viz._sweep import config_value
+        >>> config_value(ml.RunConfig.chapter(), "learning_rate.schedule.factor")
         0.1
     """
     check_type("field", field, str, "a field name such as 'momentum' or 'learning_rate.schedule.factor'")
