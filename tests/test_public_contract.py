@@ -354,7 +354,7 @@ EXAMPLES: dict[str, Callable[[], dict[str, Any]]] = {
         "epochs": 1,
     },
     "stats.edge_of_space": lambda: {
-        "config": ml.RunConfig(),
+        "config": ml.RunConfig(momentum=0.5),
         "space": {"momentum": ml.sweep.Uniform(low=0.0, high=0.99)},
     },
     "sweep.Choice": lambda: {"values": (10, 20)},
@@ -402,72 +402,21 @@ UNPROBED: dict[str, str] = {
 }
 
 # Gaps found and not fixed yet: "callable.param" -> reason.
+# Both live in runner/_vectorized.py, which the batched branch rewrites: fix them there.
 KNOWN_GAPS: dict[str, str] = {
-    "RunResult.bias": "nan: accepted-invalid",
-    "RunResult.config": "None: accepted-invalid",
-    "RunResult.diverged": "None: accepted-invalid",
-    "RunResult.engine": "None: accepted-invalid",
-    "RunResult.epochs_completed": "None: accepted-invalid",
-    "RunResult.final_loss": "None: accepted-invalid",
-    "RunResult.learning_rates": "None: other:AttributeError 'NoneType' object has no attribute 'setflags'",
-    "RunResult.losses": "None: other:AttributeError 'NoneType' object has no attribute 'setflags'",
-    "RunResult.message": "None: accepted-invalid",
-    "RunResult.metrics": "None: other:AttributeError 'NoneType' object has no attribute 'setflags'",
-    "RunResult.momenta": "None: other:AttributeError 'NoneType' object has no attribute 'setflags'",
-    "RunResult.param_history": "None: other:AttributeError 'NoneType' object has no attribute 'items'",
-    "RunResult.params": "None: accepted-invalid",
-    "RunResult.problem_name": "None: accepted-invalid",
-    "RunResult.record_steps": "None: other:AttributeError 'NoneType' object has no attribute 'setflags'",
-    "RunResult.steps_per_epoch": "None: accepted-invalid",
-    "RunResult.wall_time": "None: accepted-invalid",
-    "RunResult.weight": "nan: accepted-invalid",
-    "can_train_many.configs": "None: unnamed TypeError: 'NoneType' object is not iterable",
-    "models.get_params.net": "None: other:AttributeError 'NoneType' object has no attribute 'collect_p...",
-    "models.init_glorot.net": "None: other:AttributeError 'NoneType' object has no attribute 'collect_...",
-    "models.init_he.net": "None: other:AttributeError 'NoneType' object has no attribute 'collect_params'",
-    "models.init_normal.net": "None: other:AttributeError 'NoneType' object has no attribute 'collect_...",
-    "models.set_params.net": "None: other:AttributeError 'NoneType' object has no attribute 'collect_p...",
-    "models.set_params.values": "None: other:AttributeError 'NoneType' object has no attribute 'items'",
-    "optim.check_hyperparameters.hyperparameters": "None: unnamed TypeError: 'NoneType' object is not ...",
-    "optim.evaluation_point.trainer": "None: accepted-invalid",
-    "optim.make_trainer.hyperparameters": "str: unnamed ValueError: dictionary update sequence element...",
-    "optim.make_trainer.kvstore": "int: accepted-invalid",
-    "optim.make_trainer.params": "None: unnamed ValueError: First argument must be a list or dict of P...",
-    "optim.make_trainer.seed": "negative: accepted-invalid",
-    "problems.Problem.optimal_loss": "nan: accepted-invalid",
-    "stats.CompareSpec.optimizers": "unknown: unnamed TypeError: 'int' object is not iterable",
-    "stats.edge_of_space.space": "None: other:AttributeError 'NoneType' object has no attribute 'items'",
-    "stats.edge_of_space.tolerance": "zero: unnamed TypeError: float() argument must be a string or a ...",
-    "stats.isolation.rows": "None: unnamed TypeError: 'NoneType' object is not iterable",
-    "stats.isolation.scientific": "None: unnamed TypeError: sweep field must be a str, got None",
-    "stats.performance_profile.costs": "unknown: unnamed TypeError: 'int' object is not iterable",
-    "stats.plot_band.log_y": "None: accepted-invalid",
-    "stats.seed_band.results": "complex: unnamed TypeError: 'complex' object is not iterable",
-    "stats.seed_band.seed": "negative: accepted-invalid",
-    "stats.seed_heatmap.rows": "None: unnamed TypeError: 'NoneType' object is not iterable",
-    "stats.seed_heatmap.x": "None: unnamed TypeError: sweep field must be a str, got None",
-    "stats.seed_heatmap.y": "None: unnamed TypeError: sweep field must be a str, got None",
-    "stats.summary_table.rows": "None: unnamed TypeError: 'NoneType' object is not iterable",
-    "sweep.Store.create": "None: accepted-invalid",
-    "sweep.Store.read_only": "None: accepted-invalid",
-    "sweep.SweepSpec.base": "None: accepted-invalid",
-    "sweep.SweepSpec.data": "None: accepted-invalid",
-    "sweep.apply_changes.changes": "None: other:AttributeError 'NoneType' object has no attribute 'items'",
-    "sweep.config_from_mapping.values": "None: unnamed TypeError: config must be a table (mapping), go...",
-    "sweep.data_spec_from_mapping.values": "None: unnamed TypeError: data must be a mapping, got NoneType",
-    "sweep.grid.axes": "unknown: unnamed ValueError: sweep field must be a RunConfig field, a paramete...",
-    "sweep.quasi_random_search.space": "unknown: unnamed ValueError: sweep field must be a RunConfig f...",
-    "sweep.random_search.space": "unknown: unnamed ValueError: sweep field must be a RunConfig field, ...",
-    "train_many.configs": "None: unnamed TypeError: 'NoneType' object is not iterable",
-    "viz.QuadraticSurface.center": "str: unnamed ValueError: could not convert string to float: 'abc'",
-    "viz.QuadraticSurface.hessian": "str: unnamed ValueError: could not convert string to float: 'abc'",
-    "viz.plot_rate.losses": "str: unnamed ValueError: could not convert string to float: 'abc'",
-    "viz.plot_rate.result_or_steps": "str: unnamed ValueError: could not convert string to float: 'abc'",
-    "viz.plot_sweep.metric": "str: accepted-invalid",
-    "viz.plot_sweep.x_values": "str: unnamed ValueError: could not convert string to float: 'abc'",
-    "viz.plot_sweep.y_values": "str: unnamed ValueError: could not convert string to float: 'abc'",
-    "viz.plot_trajectory.param": "int: accepted-invalid",
-    "viz.plot_trajectory.runs": "None: unnamed TypeError: 'NoneType' object is not iterable",
+    "can_train_many.configs": "None/str/complex: unnamed TypeError: 'NoneType' object is not iterable",
+    "train_many.configs": "None/str/complex: unnamed TypeError: 'NoneType' object is not iterable",
+}
+
+# Callables for which NaN and inf are values, not errors, and why (accepted there, not a gap).
+NONFINITE_IS_VALUE = {
+    "RunResult": "a record of what ran: a diverged run has NaN/inf losses, weights and final loss",
+}
+
+# Parameters whose messages name what the user wrote rather than the Python parameter, and why.
+NAMED_AS = {
+    "sweep.config_from_mapping.values": ("config", "the [config] table of a sweep file"),
+    "sweep.data_spec_from_mapping.values": ("data", "the [data] table of a sweep file"),
 }
 
 # Parameters not probed although simply annotated (they take any value by design).
@@ -642,7 +591,9 @@ class Record:
     detail: str = ""
 
 
-def _call(fn: Callable[..., Any], kwargs: dict[str, Any], param: str, bad: Bad) -> tuple[str, str]:
+def _call(
+    fn: Callable[..., Any], kwargs: dict[str, Any], param: str, bad: Bad, key: str = ""
+) -> tuple[str, str]:
     try:
         with _alarm(TIMEOUT_S), warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -651,7 +602,8 @@ def _call(fn: Callable[..., Any], kwargs: dict[str, Any], param: str, bad: Bad) 
         return "hang", ""
     except (ValueError, TypeError) as exc:
         # A relation between two arguments ("high must be > low") may name the other one.
-        named = param in str(exc) or any(f"{other} must" in str(exc) for other in _params(fn))
+        names = (param, *NAMED_AS.get(f"{key}.{param}", ())[:1])
+        named = any(n in str(exc) for n in names) or any(f"{other} must" in str(exc) for other in _params(fn))
         return ("good", "") if named else ("unnamed", f"{type(exc).__name__}: {exc}"[:150])
     except Exception as exc:  # classify every exception type
         return f"other:{type(exc).__name__}", str(exc)[:150]
@@ -690,9 +642,11 @@ def probe(key: str, fn: Callable[..., Any]) -> list[Record]:
             continue
         optional = "None" in str(p.annotation) or p.default is None
         for bad in _bad_values(kind, optional):
+            if key in NONFINITE_IS_VALUE and bad.what in ("nan", "inf"):
+                bad = dataclasses.replace(bad, clear=False)
             kwargs = dict(_valid_kwargs(key, fn) or {})
             kwargs[p.name] = bad.value
-            outcome, detail = _call(fn, kwargs, p.name, bad)
+            outcome, detail = _call(fn, kwargs, p.name, bad, key)
             records.append(Record(key, p.name, bad.what, outcome, detail))
     return records
 

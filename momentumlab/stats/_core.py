@@ -25,7 +25,7 @@ from momentumlab._src.checks import (
 )
 from momentumlab._src.types import Array, Seed
 from momentumlab.runner import RunResult
-from momentumlab.sweep import Choice, IntUniform, Summary, Uniform
+from momentumlab.sweep import Choice, IntUniform, Summary, Uniform, check_field
 
 _LOG = logging.getLogger("momentumlab.stats")
 
@@ -133,8 +133,21 @@ class CurveBand:
     band: str
 
 
+def _rows(rows: Any) -> list[Summary]:
+    """The store rows as a list, each checked to be a ``Summary`` (or ``Row``)."""
+    if isinstance(rows, (str, bytes, Mapping)) or not isinstance(rows, Iterable):
+        raise TypeError(f"rows must be an iterable of store Summary or Row, got {rows!r}")
+    out = list(rows)
+    for i, s in enumerate(out):
+        check_type(f"rows[{i}]", s, Summary, "a store Summary or Row")
+    return out
+
+
 def _aligned(results: Sequence[RunResult], on: str) -> tuple[Array, Array]:
     """The longest run's record steps and an ``(n_runs, n_steps)`` matrix, NaN where a run has none."""
+    given: Any = results
+    if isinstance(given, (str, bytes)) or not isinstance(given, Sequence):
+        raise TypeError(f"results must be a sequence of RunResult, got {results!r}")
     if not results:
         raise ValueError("results must hold at least one RunResult, got none")
     for i, r in enumerate(results):
@@ -199,6 +212,7 @@ def seed_band(
     """
     check_choice("on", on, ("loss", "metric"))
     check_choice("band", band, ("quantile", "bootstrap"))
+    rng = as_generator(seed)
     f = _stat(statistic)
     q = _confidence(confidence)
     b = check_int("n_resamples", n_resamples, low=1)
@@ -212,7 +226,6 @@ def seed_band(
     if band == "quantile":
         low, high = np.nanquantile(m, q, axis=0)
     else:
-        rng = as_generator(seed)
         idx = rng.integers(0, m.shape[0], size=(b, m.shape[0]))
         with warnings.catch_warnings():  # a resample of only stopped runs is all-NaN at a step
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -281,8 +294,7 @@ def summary_table(
     """
     rng = as_generator(seed)
     groups: dict[tuple[tuple[str, Any], ...], list[float]] = {}
-    for s in rows:
-        check_type("rows[...]", s, Summary, "a store Summary or Row")
+    for s in _rows(rows):
         if s.status == "failed":
             continue
         key = tuple((f, _hashable(s.value(f))) for f in by)
@@ -342,8 +354,10 @@ def seed_heatmap(
     """
     aggs: dict[str, Callable[..., Any]] = {"median": np.median, "mean": np.mean, "min": np.min, "max": np.max}
     f = aggs[check_choice("agg", agg, aggs)]
+    check_field(x, what="x")
+    check_field(y, what="y")
     cells: dict[tuple[float, float], list[float]] = {}
-    for s in rows:
+    for s in _rows(rows):
         if s.status == "failed":
             continue
         cells.setdefault((float(s.value(x)), float(s.value(y))), []).append(_row_value(s, value))
@@ -476,6 +490,8 @@ def performance_profile(
     if not costs:
         raise ValueError("costs must name at least one configuration, got {}")
     names = tuple(costs)
+    for n in names:
+        check_type(f"costs[{n!r}]", costs[n], Mapping, "a mapping problem -> cost")
     problems = tuple(costs[names[0]])
     if not problems:
         raise ValueError("costs must name at least one problem, got none")
@@ -583,8 +599,9 @@ def isolation(rows: Iterable[Summary], scientific: str, *, value: str = "final_l
         >>> iso.values, iso.best.shape
         ((0.0, 0.9), (2,))
     """
+    check_field(scientific, what="scientific")
     settings: dict[str, tuple[Any, list[float], str]] = {}
-    for s in rows:
+    for s in _rows(rows):
         if s.status == "failed":
             continue
         k = _without_seed(s)
@@ -626,9 +643,13 @@ def edge_of_space(
     from momentumlab.sweep import field_value
 
     tol = check_float("tolerance", tolerance, low=0.0, high=0.5)
+    if not isinstance(space, Mapping):
+        raise TypeError(f"space must be a mapping of field -> distribution or values, got {space!r}")
     edges = []
     for name, dist in space.items():
-        v = field_value(config, name)
+        v = field_value(config, check_field(name, what="space key"))
+        if v is None:
+            raise ValueError(f"config must hold a value at {name!r} to place it in the space, got None")
         if isinstance(dist, (Uniform, IntUniform)):
             lo, hi, x = float(dist.low), float(dist.high), float(v)
             if dist.log:

@@ -211,7 +211,7 @@ def data_spec_from_mapping(values: Mapping[str, Any]) -> DataSpec:
         ProblemSpec(name='bowl', options=())
     """
     if not isinstance(values, Mapping):
-        raise TypeError(f"data must be a mapping, got {type(values).__name__}")
+        raise TypeError(f"data must be a mapping, got {values!r}")
     if "problem" in values:
         options = {k: v for k, v in values.items() if k != "problem"}
         spec = ProblemSpec(name=values["problem"], options=options)
