@@ -22,7 +22,6 @@ import dataclasses
 import functools
 import importlib
 import inspect
-import math
 import os
 import shutil
 import signal
@@ -704,19 +703,64 @@ def test_schedule_init_value_rejects_hypothesis_bad_values(value: Any, make: Cal
         make(value, *args)
 
 
+GAP_KINDS = ("unnamed", "other", "accepted-invalid", "hang")
+
+
+def outcome_counts(records: list[Record]) -> dict[str, Any]:
+    """The walk's counts by outcome: calls, named rejections, accepted values and gaps by kind.
+
+    ``other`` gaps are split by exception type (``other:AttributeError``); ``gap_params`` counts
+    the distinct ``callable.param`` with at least one gap (the KNOWN_GAPS keys).
+    """
+    by: dict[str, int] = {}
+    for r in records:
+        by[r.outcome] = by.get(r.outcome, 0) + 1
+    gaps = {k: v for k, v in sorted(by.items()) if k.split(":")[0] in GAP_KINDS}
+    return {
+        "calls": len(records),
+        "callables": len({r.callable for r in records}),
+        "named_rejections": by.get("good", 0),
+        "accepted_valid": by.get("accepted", 0),
+        "gaps": gaps,
+        "gap_calls": sum(gaps.values()),
+        "gap_params": len(gaps_of(records)),
+    }
+
+
+def test_outcome_counts_add_up_and_split_gaps_by_kind() -> None:
+    records = [
+        Record("a", "x", "nan", "good"),
+        Record("a", "x", "str", "unnamed", "TypeError: ..."),
+        Record("a", "y", "None", "other:AttributeError", "..."),
+        Record("b", "z", "huge", "accepted"),
+        Record("b", "z", "None", "accepted-invalid"),
+    ]
+    counts = outcome_counts(records)
+    assert counts["calls"] == 5
+    assert counts["callables"] == 2
+    assert counts["named_rejections"] == 1
+    assert counts["accepted_valid"] == 1
+    assert counts["gaps"] == {"accepted-invalid": 1, "other:AttributeError": 1, "unnamed": 1}
+    assert counts["gap_calls"] == 3
+    assert counts["gap_params"] == 3  # a.x, a.y, b.z
+    assert counts["named_rejections"] + counts["accepted_valid"] + counts["gap_calls"] == counts["calls"]
+
+
 def main() -> None:  # pragma: no cover - `python tests/test_public_contract.py` prints the counts
+    """Walk every probed callable and print the counts by outcome, then every gap and the unprobed."""
     all_records: list[Record] = []
     for key in PROBED:
         all_records += probe(key, CALLABLES[key])
-    counts: dict[str, int] = {}
-    for r in all_records:
-        kind = r.outcome.split(":")[0]
-        counts[kind] = counts.get(kind, 0) + 1
-    print("calls", len(all_records), "callables probed", len(PROBED), "of", len(CALLABLES), counts)
+    c = outcome_counts(all_records)
+    print(
+        f"calls {c['calls']} over {c['callables']} callables ({len(PROBED)} probed of {len(CALLABLES)} "
+        f"public, {len(UNPROBED)} listed unprobed); named rejections {c['named_rejections']}; "
+        f"accepted valid {c['accepted_valid']}; gap calls {c['gap_calls']} in {c['gap_params']} "
+        f"parameters {c['gaps']}"
+    )
     for k, v in sorted(gaps_of(all_records).items()):
         print(f"    {k!r}: {v!r},")
     print("unprobed:", sorted(set(CALLABLES) - set(PROBED)))
-    _ = math
 
 
 if __name__ == "__main__":
