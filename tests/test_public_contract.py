@@ -684,6 +684,81 @@ def test_public_callable_rejects_bad_arguments_by_name(key: str) -> None:
     assert gone == [], f"fixed gaps still listed in KNOWN_GAPS: {gone}"
 
 
+def _array_params() -> list[tuple[str, str]]:
+    out = []
+    for key in PROBED:
+        for p in inspect.signature(CALLABLES[key]).parameters.values():
+            if _kind(p.annotation, f"{key}.{p.name}") in ("array", "seq_float") and p.name not in FREE_PARAMS:
+                out.append((key, p.name))
+    return out
+
+
+ARRAY_PARAMS = _array_params()
+
+# Array parameters that hold any dtype by design, and why.
+ANY_DTYPE = {
+    "RunResult.weight": "a record: the store keeps any array it is given (bool too, test_sweep_store)",
+    "RunResult.bias": "a record: the store keeps any array it is given (bool too, test_sweep_store)",
+}
+
+
+def _valid_numbers(key: str, param: str) -> list[Any]:
+    """The valid value of ``param`` as a flat list of floats (``[1.0, 2.0]`` when it has none)."""
+    value = (EXAMPLES[key]() if key in EXAMPLES else {}).get(param)
+    if value is None:
+        default = inspect.signature(CALLABLES[key]).parameters[param].default
+        value = None if default is inspect.Parameter.empty else default
+    try:
+        flat = np.asarray(value, dtype=np.float64).ravel().tolist()
+    except (TypeError, ValueError):
+        flat = []
+    return flat or [1.0, 2.0]
+
+
+@st.composite
+def _non_numeric(draw: st.DrawFn, numbers: list[Any], spoilers: list[str]) -> Any:
+    """``numbers`` spoiled (by one of ``spoilers``) so that it is no longer an array of real numbers."""
+    i = draw(st.integers(0, len(numbers) - 1))
+    spoil = draw(st.sampled_from(spoilers))
+    out = list(numbers)
+    if spoil == "text":
+        return draw(st.text(min_size=1, max_size=4))
+    if spoil == "text-entry":
+        out[i] = draw(st.text(max_size=3))
+    elif spoil == "complex-entry":
+        out[i] = complex(out[i], draw(st.floats(1e-3, 1e3)))
+    elif spoil == "none-entry":
+        out[i] = None
+    elif spoil == "ragged":
+        return [out, [*out, 1.0]]
+    else:
+        return np.ones(len(out), dtype=bool)
+    return out
+
+
+@pytest.mark.parametrize(("key", "param"), ARRAY_PARAMS, ids=[f"{k}.{p}" for k, p in ARRAY_PARAMS])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_array_parameters_reject_non_numeric_content_by_name(
+    key: str, param: str, data: st.DataObject
+) -> None:
+    """A law: an array or sequence parameter given anything but real numbers is refused by name."""
+    if f"{key}.{param}" in KNOWN_GAPS:
+        return
+    spoilers = ["text", "text-entry", "complex-entry", "none-entry", "ragged", "bool-array"]
+    if f"{key}.{param}" in ANY_DTYPE:
+        spoilers.remove("bool-array")
+    bad = data.draw(_non_numeric(_valid_numbers(key, param), spoilers), label=param)
+    kwargs = dict(EXAMPLES[key]() if key in EXAMPLES else {})
+    kwargs[param] = bad
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises((ValueError, TypeError)) as info:
+            CALLABLES[key](**kwargs)
+    others = _params(CALLABLES[key])
+    assert param in str(info.value) or any(f"{o} must" in str(info.value) for o in others), str(info.value)
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     value=st.one_of(

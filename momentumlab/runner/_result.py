@@ -164,9 +164,11 @@ class RunResult:
         check_type("config", self.config, RunConfig, "a RunConfig")
         for name in ("losses", "record_steps", "learning_rates", "momenta", "metrics"):
             value = getattr(self, name)
-            check_type(name, value, np.ndarray, "a 1-D numpy.ndarray")
+            check_type(name, value, np.ndarray, "a 1-D numpy.ndarray of numbers")
             if value.ndim != 1:
                 raise ValueError(f"{name} must be a 1-D numpy.ndarray, got shape {value.shape}")
+            if value.dtype.kind not in "iuf":
+                raise TypeError(f"{name} must be a 1-D numpy.ndarray of numbers, got dtype {value.dtype}")
         for name in ("weight", "bias"):
             if getattr(self, name) is not None:
                 check_type(name, getattr(self, name), np.ndarray, "a numpy.ndarray or None")
