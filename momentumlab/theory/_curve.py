@@ -39,7 +39,7 @@ from momentumlab._src.checks import (
     check_step_values,
     check_type,
 )
-from momentumlab.theory._quadratic import LeastSquares
+from momentumlab.theory._quadratic import LeastSquares, _reshaped
 
 Array = npt.NDArray[np.float64]
 
@@ -67,14 +67,6 @@ class PredictedCurve:
         """``(n_steps + 1, p)``: each eigen-direction's share ``0.5 lam_i sum_k e_ki^2`` of the loss."""
         out: Array = 0.5 * self.eigenvalues * np.sum(self.mode_errors**2, axis=1)
         return out
-
-
-def _reshaped(name: str, value: Any, shape: tuple[int, ...]) -> Array:
-    """``value`` checked and reshaped to ``shape`` (anything holding that many values)."""
-    arr = check_array(name, value)
-    if arr.size != int(np.prod(shape)):
-        raise ValueError(f"{name} must have shape {shape} (or as many values), got shape {arr.shape}")
-    return arr.reshape(shape)
 
 
 def _betas(betas: Any, name: str) -> Array:
