@@ -125,7 +125,7 @@ def _l2loss() -> Any:
 
 # Valid values for required parameters (tiny, fast).
 EXAMPLES: dict[str, Callable[[], dict[str, Any]]] = {
-    "data.ArrayData": lambda: {"features": np.zeros((4, 2)), "labels": np.zeros(4)},
+    "data.ArrayData": lambda: {"features": np.zeros((4, 2), np.float32), "labels": np.zeros(4, np.float32)},
     "data.LinearData": lambda: {
         "features": np.zeros((4, 2), np.float32),
         "labels": np.zeros((4, 1), np.float32),
@@ -263,8 +263,17 @@ EXAMPLES: dict[str, Callable[[], dict[str, Any]]] = {
         "features": np.zeros((4, 2), np.float32),
         "labels": np.zeros((4, 1), np.float32),
     },
-    "theory.steps_to_tolerance": lambda: {"history": [3.0, 2.0, 1.0], "optimal_loss": 0.0, "tolerance": 1.5},
-    "theory.fit_rate": lambda: {"history": [2.0**-k for k in range(20)], "optimal_loss": 0.0},
+    "theory.steps_to_tolerance": lambda: {
+        "history": [0, 1, 2],
+        "losses": [3.0, 2.0, 1.0],
+        "optimal_loss": 0.0,
+        "tolerance": 0.5,
+    },
+    "theory.fit_rate": lambda: {
+        "history": np.arange(20),
+        "losses": [2.0**-k for k in range(20)],
+        "optimal_loss": 0.0,
+    },
     "stats.reached": lambda: {"costs": [3.0, 2.0, 1.0], "m": 2},
     "stats.performance_profile": lambda: {"costs": {"a": {"p": 1.0}, "b": {"p": 2.0}}, "n_taus": 10},
     # runs, results and stores
@@ -398,6 +407,9 @@ UNPROBED: dict[str, str] = {
     "stats.write_report": "runs a comparison sweep and writes its figures (seconds to minutes a call)",
     "sweep.DaskExecutor": "starts a Dask cluster (seconds to start, 60 s client teardown)",
     "sweep.StoreError": "an OSError subclass the store raises (no signature of its own to probe)",
+    "Schedule": "an abstract base class (subclasses are probed)",
+    "sweep.Executor": "an abstract base class (InProcessExecutor and PoolExecutor are probed)",
+    "sweep.DataSpec": "a typing Protocol, not a class to instantiate (the specs are probed)",
 }
 
 # Gaps found and not fixed yet: "callable.param" -> reason.
@@ -634,6 +646,11 @@ def probe(key: str, fn: Callable[..., Any]) -> list[Record]:
     """Call ``fn`` with one bad value at a time; return one record per call."""
     base = _valid_kwargs(key, fn)
     assert base is not None, key
+    with _alarm(60), warnings.catch_warnings():  # the example must be valid; warms up imports (pyplot)
+        warnings.simplefilter("ignore")
+        fn(**base)
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
     records = []
     for p in inspect.signature(fn).parameters.values():
         kind = _kind(p.annotation, f"{key}.{p.name}")

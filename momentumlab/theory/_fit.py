@@ -186,7 +186,10 @@ def fit_rate(
     bound = max(lo * e0, factor * floor)
     below_start = np.flatnonzero(excess <= hi * e0)
     if below_start.size == 0:
-        raise ValueError(f"the excess loss never fell to start * initial ({hi * e0:.3e}); run longer")
+        raise ValueError(
+            f"losses must fall to optimal_loss + start * initial excess ({hi * e0:.3e} above "
+            f"optimal_loss={l_star!r}) to fit a rate; run longer or check optimal_loss"
+        )
     i0 = int(below_start[0])
     bad = np.flatnonzero(~(excess[i0:] >= bound))  # also catches NaN
     i1 = i0 + int(bad[0]) if bad.size else excess.size
