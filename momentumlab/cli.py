@@ -22,6 +22,8 @@ from typing import Any, TextIO
 import numpy as np
 
 import momentumlab as ml
+from momentumlab.sweep._driver import prepare
+from momentumlab.sweep._keys import canonical_json
 
 _RUN_TOML_KEYS = ("config", "data")
 
@@ -202,7 +204,7 @@ def _resume_command(args: argparse.Namespace) -> str:
 
 def _stored(spec: ml.sweep.SweepSpec, path: str) -> tuple[int, int]:
     """``(stored, runs)``: how many of the sweep's runs have a row in the store at ``path``."""
-    keys = {t.key for t in ml.sweep.prepare(spec.points, spec.data)[2]}
+    keys = {t.key for t in prepare(spec.points, spec.data)[2]}
     if not os.path.exists(path):
         return 0, len(keys)
     with ml.sweep.Store(path) as store:
@@ -340,7 +342,7 @@ def heatmap_grid(
     reducers: dict[str, Callable[[Any], float]] = {
         "median": np.median, "mean": np.mean, "min": np.min, "max": np.max,
     }  # fmt: skip
-    descriptions = {ml.sweep.canonical_json(r.data) for r in rows}
+    descriptions = {canonical_json(r.data) for r in rows}
     if len(descriptions) > 1:
         raise ValueError(
             f"rows must share one data description for a heatmap, got {len(descriptions)}: "
@@ -447,7 +449,7 @@ def _report_group(
 ) -> None:
     counts = {s: store.count(status=s, data=description) for s in ("done", "diverged", "failed")}
     total = sum(counts.values())
-    where = f" [data {_safe(ml.sweep.canonical_json(description))}]" if many else ""
+    where = f" [data {_safe(canonical_json(description))}]" if many else ""
     print(
         f"{_safe(store.path)}{where}: {total} runs ({counts['done']} done, {counts['diverged']} diverged, "
         f"{counts['failed']} failed)",

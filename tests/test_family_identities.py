@@ -191,13 +191,13 @@ def test_velocity_and_buffer_converters_are_inverse(values: list[float], lr: flo
     [
         (
             lambda: ml.optim.mxnet_to_torch_momentum(0.9, [0.1, 0.0]),
-            "learning_rates must be finite and > 0 at every step, got 0.0 at step 1",
+            "learning_rates[1] must be a finite number > 0.0, got 0.0",
         ),
         (
             lambda: ml.optim.mxnet_to_torch_momentum([0.9, 0.9], [0.1]),
-            "momentum must be a float or one value per learning rate (1), got 2",
+            "momentum must be a float or one value per learning rate (1), got 2 values",
         ),
-        (lambda: ml.optim.torch_to_mxnet_momentum(0.9, []), "learning_rates must hold at least one value"),
+        (lambda: ml.optim.torch_to_mxnet_momentum(0.9, []), "learning_rates must be a finite 1-D array"),
         (lambda: ml.optim.mxnet_velocity_to_torch_buffer([1.0], 0.0), "learning_rate must be > 0.0, got 0.0"),
         (
             lambda: ml.optim.reference_update("adam", [0.0], [0.0], None, learning_rate=0.1, step=1),
@@ -209,7 +209,7 @@ def test_velocity_and_buffer_converters_are_inverse(values: list[float], lr: flo
         ),
         (
             lambda: ml.optim.reference_run("sgd", lambda w: w, [1.0], [0.1], momentum=[0.1, 0.2]),
-            "momentum must give one value per update (1), got 2",
+            "momentum must be a float or one value per update (1), got 2 values",
         ),
     ],
 )

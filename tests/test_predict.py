@@ -61,7 +61,7 @@ def reference_losses(q: Any, result: ml.RunResult, optimizer: str) -> F64:
     run = ml.optim.reference_run(
         optimizer, gradient, w0.astype(np.float64), result.learning_rates, momentum=momentum, **hyper
     )
-    out: F64 = np.array([q.loss(w[:-1], w[-1:]) for w in run.weights[result.record_steps]])
+    out: F64 = np.array([q.loss(w[:-1], w[-1:]) for w in run.evaluation_weights[result.record_steps]])
     return out
 
 

@@ -45,7 +45,7 @@ def test_make_rejects_unknown_names_and_options() -> None:
         ml.problems.make("diabetes", heldout_fraction=0.9)
     with pytest.raises(ValueError, match="hidden must give one or two layer sizes, got \\[8, 8, 8\\]"):
         ml.problems.make("digits-mlp", hidden=(8, 8, 8))
-    with pytest.raises(ValueError, match="start must be two finite numbers"):
+    with pytest.raises(ValueError, match=r"start\[1\] must be a finite number, got nan"):
         ml.problems.make("rosenbrock", start=(1.0, float("nan")))
 
 

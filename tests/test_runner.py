@@ -110,8 +110,10 @@ def test_momentum_zero_matches_numpy_plain_update(p: dict[str, float]) -> None:
     )
     assert result.weight is not None
     assert result.bias is not None
-    np.testing.assert_allclose(result.weight, w, rtol=1e-6, atol=1e-6)
-    np.testing.assert_allclose(result.bias, b, rtol=1e-6, atol=1e-6)
+    # float32 BLAS against the reference's products: the engines' documented 1e-5 (a drawn
+    # lr=0.22, batch 1, 5 epochs run differed by 5.5e-6 at 1e-6)
+    np.testing.assert_allclose(result.weight, w, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(result.bias, b, rtol=1e-5, atol=1e-5)
 
 
 @SETTINGS

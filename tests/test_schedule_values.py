@@ -636,7 +636,7 @@ def test_non_finite_parameters_are_rejected_by_name(schedule: Schedule, name: st
         (
             lambda: o.ScheduledMomentumSGD(o.PerEpoch(o.constant_schedule(0.5))),
             TypeError,
-            "momentum must be a step schedule, got a PerEpoch schedule",
+            "momentum_schedule must be a step schedule, got a PerEpoch schedule",
         ),
     ],
 )
@@ -834,9 +834,9 @@ def test_check_step_values_names_the_first_bad_step(
 def test_check_step_values_accepts_good_values_and_rejects_other_input() -> None:
     check_step_values("momentum", np.linspace(0.0, 0.99, 50), low=0.0, high=1.0, high_open=True)
     check_step_values("learning_rate", [1e-300, 5.0], low=0.0, low_open=True)
-    with pytest.raises(TypeError, match="learning_rate must be a sequence of numbers"):
+    with pytest.raises(TypeError, match=r"learning_rate must be a 1-D array of numbers, got \['fast'\]"):
         check_step_values("learning_rate", ["fast"])  # type: ignore[list-item]
-    with pytest.raises(ValueError, match=r"one number per step \(1-D\), got shape \(2, 2\)"):
+    with pytest.raises(ValueError, match=r"must be a 1-D array of numbers, got shape \(2, 2\)"):
         check_step_values("learning_rate", np.zeros((2, 2)))
 
 

@@ -105,6 +105,8 @@ def test_bootstrap_rejects_bad_options(kwargs: dict[str, Any], error: type, mess
 def test_bootstrap_rejects_no_finite_value() -> None:
     with pytest.raises(ValueError, match="values must hold at least one finite number"):
         ml.stats.bootstrap_ci([math.nan], seed=0)
+    with pytest.raises(ValueError, match="values must hold at least one finite number"):
+        ml.stats.tuning_curve([math.nan, math.inf], seed=0)
 
 
 # ------------------------------------------------------------------------------ bands

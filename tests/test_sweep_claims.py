@@ -44,8 +44,10 @@ def test_claim_argument_checks(tmp_path: Path) -> None:
             store.renew(3, 1.0)  # type: ignore[arg-type]
         with pytest.raises(TypeError, match=r"keys\[\] must be a str"):
             store.claim([1], "A", 1.0)  # type: ignore[list-item]
-    with pytest.raises(ValueError, match=r"claim_ttl must be > 0.0, got -1.0"):
+    with pytest.raises(ValueError, match=r"claim_ttl must be in \(0.0, 1000000.0\], got -1.0"):
         ml.sweep.run_sweep([TINY], TINY_DATA, tmp_path / "t.sqlite", claim_ttl=-1.0)
+    with pytest.raises(ValueError, match=r"claim_ttl must be in \(0.0, 1000000.0\], got 1e\+300"):
+        ml.sweep.run_sweep([TINY], TINY_DATA, tmp_path / "t.sqlite", claim_ttl=1e300)  # overflowed the timer
 
 
 #: A driver process: waits for the go file, then runs the sweep and logs every key it stores.

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import momentumlab as ml
+from momentumlab.sweep._driver import prepare
 from tests.sweep_util import TINY, TINY_DATA, AlwaysDieSpec, DieOnceSpec, deadline, same_rows
 
 BASE = dataclasses.replace(TINY, batch_size=20, period=20)
@@ -79,7 +80,7 @@ def test_pool_worker_killed_mid_sweep_is_retried(tmp_path: Path) -> None:
     data = TINY_DATA.build()
     # DieOnceSpec builds the same arrays but carries its own description: key them alike
     with deadline(300), ml.sweep.PoolExecutor(2) as ex:
-        tasks = ml.sweep.prepare(points, data)[2]
+        tasks = prepare(points, data)[2]
         outs = list(ex.execute([[t] for t in tasks], spec, data))
     assert (tmp_path / "died").exists()  # a worker really was killed
     assert sorted(o.key for o in outs) == sorted(t.key for t in tasks)
@@ -90,7 +91,7 @@ def test_pool_worker_killed_mid_sweep_is_retried(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_pool_gives_up_after_max_attempts() -> None:
     data = TINY_DATA.build()
-    tasks = ml.sweep.prepare([TINY], data)[2]
+    tasks = prepare([TINY], data)[2]
     with deadline(240), ml.sweep.PoolExecutor(1, max_attempts=2) as ex:
         outs = list(ex.execute([tasks], AlwaysDieSpec(), data))
     assert [(o.status, o.attempts) for o in outs] == [("failed", 2)]

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 import momentumlab as ml
+from momentumlab.sweep._driver import prepare
 from tests.sweep_util import (
     PY,
     TINY,
@@ -205,7 +206,7 @@ def test_dask_worker_killed_mid_sweep_every_row_arrives(tmp_path: Path) -> None:
 def _poisoned_chunks() -> tuple[list[list[ml.sweep.Task]], str]:
     """16 runs in chunks of 4; the 7th run's learning rate ends its worker process."""
     points = ml.sweep.grid(TINY, {"learning_rate": [0.05, 0.1, 0.2, 0.3]}, seeds=[0, 1, 2, 3])
-    tasks = ml.sweep.prepare(points, TINY_DATA)[2]
+    tasks = prepare(points, TINY_DATA)[2]
     poison = dataclasses.replace(tasks[6].config, learning_rate=PoisonRate())
     tasks[6] = ml.sweep.Task("poison-" + tasks[6].key[:8], poison)
     return [tasks[i : i + 4] for i in range(0, 16, 4)], tasks[6].key

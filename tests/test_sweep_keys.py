@@ -11,6 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import momentumlab as ml
+from momentumlab.sweep._driver import prepare
+from momentumlab.sweep._keys import canonical_config, canonical_json
 from tests.sweep_util import PY, env
 
 DESC = ml.data.make_linear_regression(n_samples=10, seed=0).description
@@ -44,9 +46,9 @@ configs = st.builds(
 @settings(max_examples=60, deadline=None)
 @given(config=configs)
 def test_canonical_roundtrip_and_json_stability(config: ml.RunConfig) -> None:
-    canon = ml.sweep.canonical_config(config)
-    text = ml.sweep.canonical_json(canon)
-    back = ml.sweep.config_from_canonical(json.loads(text))
+    canon = canonical_config(config)
+    text = canonical_json(canon)
+    back = ml.RunConfig.from_dict(json.loads(text))
     assert back == config
     assert ml.sweep.run_key(back, DESC) == ml.sweep.run_key(config, DESC)
 
@@ -61,10 +63,10 @@ def test_int_and_float_spellings_share_a_key() -> None:
     a = ml.RunConfig.chapter(learning_rate=1, weight_decay=0)
     b = ml.RunConfig.chapter(learning_rate=1.0, weight_decay=0.0)
     assert ml.sweep.run_key(a, DESC) == ml.sweep.run_key(b, DESC)
-    assert ml.sweep.canonical_config(a)["learning_rate"]["schedule"]["init_value"] == 1.0
+    assert canonical_config(a)["learning_rate"]["schedule"]["init_value"] == 1.0
     c = ml.RunConfig(learning_rate=1, weight_decay=0)
     assert ml.sweep.run_key(c, DESC) == ml.sweep.run_key(ml.RunConfig(learning_rate=1.0), DESC)
-    assert ml.sweep.canonical_config(c)["learning_rate"] == 1.0
+    assert canonical_config(c)["learning_rate"] == 1.0
 
 
 def test_data_description_is_part_of_the_key() -> None:
@@ -88,19 +90,19 @@ def test_callable_learning_rate_is_rejected_for_keys() -> None:
     with pytest.raises(TypeError, match=r"learning_rate must be a number or a schedule value .* stored"):
         ml.sweep.run_key(cfg, DESC)
     with pytest.raises(TypeError, match=r"points\[0\]: learning_rate must be a number or a schedule"):
-        ml.sweep.prepare([cfg], ml.sweep.LinearRegressionSpec(n_samples=20))
+        prepare([cfg], ml.sweep.LinearRegressionSpec(n_samples=20))
 
 
-def test_config_from_canonical_names_unknown_fields() -> None:
+def test_config_from_dict_names_unknown_fields() -> None:
     with pytest.raises(ValueError, match="config has unknown field 'lr'"):
-        ml.sweep.config_from_canonical({"lr": 0.1})
+        ml.RunConfig.from_dict({"lr": 0.1})
     with pytest.raises(ValueError, match="config has unknown field 'schedule'"):
-        ml.sweep.config_from_canonical({"schedule": {"factor": 0.1}})
+        ml.RunConfig.from_dict({"schedule": {"factor": 0.1}})
 
 
 def test_hyperparameters_roundtrip() -> None:
     cfg = ml.RunConfig.chapter(hyperparameters={"clip_gradient": 2.0, "lazy_update": False})
-    back = ml.sweep.config_from_canonical(json.loads(json.dumps(ml.sweep.canonical_config(cfg))))
+    back = ml.RunConfig.from_dict(json.loads(json.dumps(canonical_config(cfg))))
     assert back == cfg
     assert ml.sweep.run_key(cfg, DESC) != ml.sweep.run_key(dataclasses.replace(cfg, hyperparameters=()), DESC)
 
@@ -116,7 +118,7 @@ def test_plateau_is_part_of_the_key_and_round_trips() -> None:
     desc = {"data": "x"}
     assert ml.sweep.run_key(a, desc) != ml.sweep.run_key(b, desc)
     assert ml.sweep.run_key(a, desc) != ml.sweep.run_key(ml.RunConfig.chapter(), desc)
-    assert ml.sweep.config_from_canonical(ml.sweep.canonical_config(a)) == a
+    assert ml.RunConfig.from_dict(canonical_config(a)) == a
     (p,) = ml.sweep.grid(a, {"plateau.patience": [3]})
     assert p.config.plateau == ml.optim.ReduceOnPlateau(factor=0.5, patience=3)
     with pytest.raises(ValueError, match=r"plateau\.patience cannot be swept: plateau is None"):

@@ -151,7 +151,7 @@ def test_a_constant_schedule_gives_the_predicted_rate() -> None:
         (
             {"learning_rates": [0.1, -0.1]},
             ValueError,
-            "learning_rates must be finite and >= 0 at every step, got -0.1 at step 1",
+            "learning_rates must be a finite number >= 0.0 at every step, got -0.1 at step 1",
         ),
         ({"momentum": 1.0}, ValueError, "momentum must be in [0.0, 1.0), got 1.0"),
         (
@@ -159,7 +159,11 @@ def test_a_constant_schedule_gives_the_predicted_rate() -> None:
             ValueError,
             "momentum must be a float or one value per learning rate (2), got 1 values",
         ),
-        ({"momentum": [0.5, 1.5]}, ValueError, "momentum must be in [0.0, 1.0), got 1.5 at step 1"),
+        (
+            {"momentum": [0.5, 1.5]},
+            ValueError,
+            "momentum must be a finite number in [0.0, 1.0) at every step, got 1.5 at step 1",
+        ),
         ({"optimizer": "qhm", "nu": 2.0}, ValueError, "nu must be in [0.0, 1.0], got 2.0"),
         ({"bias": None}, ValueError, "bias must be given for a problem with a bias"),
         ({"optimizer": "aggmo", "betas": ()}, ValueError, "betas must be a non-empty sequence"),

@@ -133,8 +133,10 @@ def test_phase_diagram_of_a_sweep_live_and_stored_agree(tmp_path: Path) -> None:
 def test_plot_phase_checks_its_arguments() -> None:
     with pytest.raises(ValueError, match="optimizer must be one of"):
         ml.viz.plot_phase([1.0], "adam", learning_rates=[0.1], momenta=[0.0])
-    with pytest.raises(ValueError, match="learning_rates must be a non-empty ascending sequence"):
+    with pytest.raises(ValueError, match="learning_rates must be strictly ascending"):
         ml.viz.plot_phase([1.0], "sgd", learning_rates=[0.2, 0.1], momenta=[0.0])
+    with pytest.raises(TypeError, match="momenta must be"):
+        ml.viz.plot_phase([1.0], "sgd", learning_rates=[0.1], momenta="0")  # type: ignore[arg-type]
     run = ml.train(ml.RunConfig(epochs=1), ml.data.make_linear_regression(n_samples=50, seed=0))
     with pytest.raises(ValueError, match="optimal_loss must be given with results"):
         ml.viz.plot_phase([1.0], "sgd", learning_rates=[0.1], momenta=[0.0], results=[run])

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable, Sequence
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -151,12 +152,7 @@ def check_step_values(
         ...
         ValueError: learning_rate must be a finite number >= 0.0 at every step, got -0.1 at step 2
     """
-    try:
-        arr = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a sequence of numbers (one per step), got {_show(values)}") from None
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be one number per step (1-D), got shape {arr.shape}")
+    arr = check_array(name, values, ndim=1, finite=False, allow_empty=True)
     ok = np.isfinite(arr)
     if low is not None:
         ok &= arr > low if low_open else arr >= low
@@ -171,3 +167,195 @@ def check_step_values(
 
 
 __all__ += ["check_step_values"]
+
+
+def check_per_step(
+    name: str,
+    value: Any,
+    n: int,
+    *,
+    per: str = "learning rate",
+    low: float | None = None,
+    low_open: bool = False,
+    high: float | None = None,
+    high_open: bool = False,
+) -> npt.NDArray[np.float64]:
+    """Return ``value``, a number or one number per step, as ``n`` float64 values after checking them.
+
+    A number is checked as by :func:`check_float` and repeated; a sequence must hold exactly
+    ``n`` values (one per ``per``), each checked as by :func:`check_step_values`.
+
+    Example:
+        >>> from momentumlab._src.checks import check_per_step
+        >>> check_per_step("momentum", 0.9, 3).tolist()
+        [0.9, 0.9, 0.9]
+        >>> check_per_step("momentum", [0.9, 0.5], 3)
+        Traceback (most recent call last):
+        ...
+        ValueError: momentum must be a float or one value per learning rate (3), got 2 values
+    """
+    bounds: dict[str, Any] = {"low": low, "low_open": low_open, "high": high, "high_open": high_open}
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if not isinstance(value, bool) and isinstance(value, numbers.Real):
+        return np.full(n, check_float(name, value, **bounds))
+    arr = check_array(name, value, ndim=1, finite=False, allow_empty=True)
+    if arr.size != n:
+        raise ValueError(f"{name} must be a float or one value per {per} ({n}), got {arr.size} values")
+    check_step_values(name, arr, **bounds)
+    return arr
+
+
+__all__ += ["check_per_step"]
+
+
+def _dims(ndim: int | tuple[int, ...] | None) -> str:
+    if ndim is None:
+        return ""
+    dims = (ndim,) if isinstance(ndim, int) else ndim
+    return " or ".join(f"{d}-D" for d in dims) + " "
+
+
+def _index(idx: tuple[int, ...]) -> str:
+    return "" if not idx else "[" + ", ".join(str(i) for i in idx) + "]"
+
+
+def check_array(
+    name: str,
+    value: Any,
+    *,
+    ndim: int | tuple[int, ...] | None = None,
+    shape: tuple[int | None, ...] | None = None,
+    finite: bool = True,
+    low: float | None = None,
+    low_open: bool = False,
+    high: float | None = None,
+    high_open: bool = False,
+    allow_empty: bool = False,
+    dtype: type = float,
+) -> npt.NDArray[Any]:
+    """Return ``value`` as a float64 (or, with ``dtype=int``, int64) array after checking it.
+
+    Accepts a NumPy array, a (nested) sequence of real numbers, a scalar when ``ndim``
+    allows 0, or an object with ``.asnumpy()`` (an MXNet NDArray, read without importing
+    MXNet). Checked in order: the type (``None``, strings, complex, booleans, mappings,
+    ragged or non-numeric input raise ``TypeError``), the number of dimensions, the shape
+    (``None`` in ``shape`` matches any size), emptiness, finiteness, whole numbers for
+    ``dtype=int``, and the bounds (closed unless ``low_open``/``high_open``). A value out of
+    range is named by its index: ``"eigenvalues[2] must be > 0.0, got -1.0"``.
+
+    Example:
+        >>> from momentumlab._src.checks import check_array
+        >>> check_array("weight", [2.0, -3.4], ndim=1).tolist()
+        [2.0, -3.4]
+        >>> check_array("weight", "abc", ndim=1)
+        Traceback (most recent call last):
+        ...
+        TypeError: weight must be a finite 1-D array of numbers, got 'abc' of type str
+        >>> check_array("eigenvalues", [1.0, 0.5, -1.0], ndim=1, low=0.0, low_open=True)
+        Traceback (most recent call last):
+        ...
+        ValueError: eigenvalues[2] must be a finite number > 0.0, got -1.0
+    """
+    integer = dtype is int
+    noun = "integers" if integer else "numbers"
+    bounds = "" if low is None and high is None else " " + _float_range(low, high, low_open, high_open)
+    fin = "finite " if finite and not integer else ""
+    kind = f"{fin}{_dims(ndim)}array of {noun}{bounds}"
+    what = f"{name} must be {'an' if kind[0] == 'a' else 'a'} {kind}"
+    given = value
+    if hasattr(value, "asnumpy") and not isinstance(value, np.ndarray):
+        value = value.asnumpy()
+    if value is None or isinstance(value, (str, bytes, Mapping, set, frozenset)):
+        raise TypeError(f"{what}, got {_show(given)} of type {type(given).__name__}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", np.VisibleDeprecationWarning)
+            raw = np.asarray(value)
+    except (TypeError, ValueError, np.VisibleDeprecationWarning):
+        raise TypeError(f"{what} (a rectangular one), got {_show(given)}") from None
+    if raw.dtype.kind == "O":  # mixed input: every entry must be a real number (None is not nan)
+        real = all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in raw.ravel())
+        if not real:
+            raise TypeError(f"{what}, got {_show(given)}")
+        raw = np.asarray(raw.tolist())
+    if raw.dtype.kind not in ("iu" if integer else "iuf") and not (raw.size == 0 and raw.dtype.kind == "f"):
+        raise TypeError(f"{what}, got {_show(given)} (dtype {raw.dtype})")
+    dims = None if ndim is None else ((ndim,) if isinstance(ndim, int) else ndim)
+    if dims is not None and raw.ndim not in dims:
+        raise ValueError(f"{what}, got shape {raw.shape}")
+    if shape is not None and (
+        len(shape) != raw.ndim or any(s not in (None, n) for s, n in zip(shape, raw.shape, strict=False))
+    ):
+        sizes = ", ".join("any" if s is None else str(s) for s in shape)
+        want = f"({sizes},)" if len(shape) == 1 else f"({sizes})"
+        raise ValueError(f"{name} must have shape {want}, got shape {raw.shape}")
+    if raw.size == 0 and not allow_empty:
+        raise ValueError(f"{what} with at least one value, got an empty array of shape {raw.shape}")
+    arr = np.asarray(raw, dtype=np.float64)
+    ok = np.isfinite(arr) if finite else np.ones(arr.shape, dtype=bool)
+    if low is not None:
+        ok &= arr > low if low_open else arr >= low
+    if high is not None:
+        ok &= arr < high if high_open else arr <= high
+    if not ok.all():
+        idx = tuple(int(i) for i in np.argwhere(~ok)[0])
+        at = f"{name}{_index(idx)}"
+        if integer:
+            raise ValueError(f"{at} must be {_int_range(_ceil(low), _floor(high))}, got {int(raw[idx])}")
+        raise ValueError(f"{at} must be a {fin}number{bounds}, got {float(arr[idx])!r}")
+    return np.asarray(raw, dtype=np.int64) if integer else arr
+
+
+def _ceil(bound: float | None) -> int | None:
+    return None if bound is None else math.ceil(bound)
+
+
+def _floor(bound: float | None) -> int | None:
+    return None if bound is None else math.floor(bound)
+
+
+__all__ += ["check_array"]
+
+
+def check_overflow(what: str, terms: Mapping[str, tuple[Any, Any]], *, dtype: type = np.float32) -> None:
+    """Raise ``ValueError`` naming the parameters whose values make ``what`` overflow.
+
+    ``terms`` maps each parameter to ``(the value given, its contribution to what)``, the
+    contributions adding up to ``what``. Nothing happens when the sum is finite in ``dtype``
+    (float32 for data, what training reads). Otherwise the parameters named are those whose
+    own contribution is not finite in ``dtype``; when each is finite and only their sum
+    overflows, every parameter with a non-zero contribution is named. Computing the
+    contributions may overflow: do it under ``np.errstate(over="ignore", invalid="ignore")``.
+
+    Example:
+        >>> import numpy as np
+        >>> from momentumlab._src.checks import check_overflow
+        >>> eps = np.ones(3)
+        >>> check_overflow("labels", {"bias": (4.2, 4.2), "noise": (0.1, 0.1 * eps)})
+        >>> check_overflow("labels", {"bias": (4.2, 4.2), "noise": (1e300, 1e300 * eps)})
+        Traceback (most recent call last):
+        ...
+        ValueError: noise=1e+300 makes the labels non-finite (they overflow float32); use smaller values
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        wide = [np.asarray(part, dtype=np.float64) for _, part in terms.values()]
+        total: npt.NDArray[Any] = sum(wide, start=np.zeros((), dtype=np.float64)).astype(dtype)
+        if np.isfinite(total).all():
+            return
+        parts: dict[str, npt.NDArray[Any]] = {k: w.astype(dtype) for k, w in zip(terms, wide, strict=True)}
+        named = [k for k, part in parts.items() if not np.isfinite(part).all()]
+        named = named or [k for k, part in parts.items() if np.any(part != 0)] or list(parts)
+    given = " and ".join(f"{k}={_short(terms[k][0])}" for k in named)
+    verb = "makes" if len(named) == 1 else "make"
+    raise ValueError(
+        f"{given} {verb} the {what} non-finite (they overflow {np.dtype(dtype).name}); use smaller values"
+    )
+
+
+def _short(value: Any) -> str:
+    text = repr(value.tolist() if isinstance(value, np.ndarray) else value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+__all__ += ["check_overflow"]

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from momentumlab._src.checks import as_generator, check_float, check_int
+from momentumlab._src.checks import as_generator, check_float, check_int, check_overflow
 from momentumlab._src.types import Seed
 from momentumlab.data._arrays import ArrayData
 
@@ -62,6 +62,7 @@ def make_logistic(
     X = rng.standard_normal((n, d))
     side = np.where(X @ w >= 0.0, 1.0, -1.0)
     X += gap * side[:, None] * w[None, :]
+    check_overflow("features", {"margin": (margin, X)})
     y = (side > 0).astype(np.float32)
     flips = rng.random(n) < flip
     y[flips] = 1.0 - y[flips]

@@ -7,11 +7,23 @@ from typing import Any
 
 import numpy as np
 
-from momentumlab._src.checks import as_generator, check_bool, check_choice, check_float, check_int
+from momentumlab._src.checks import (
+    as_generator,
+    check_array,
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    check_overflow,
+)
 from momentumlab._src.types import Array, Seed
 from momentumlab.data._linear import LinearData
 
 SPECTRA = ("geometric", "linear", "outlier", "two-cluster")
+
+#: The largest condition number float32 features hold (to about 1% with ``rotate=True``;
+#: beyond it rounding dominates the smallest eigenvalue, and past 1e16 it turns negative).
+_MAX_CONDITION_NUMBER = 1e12
 
 
 def _relative_spectrum(shape: str, p: int, kappa: float) -> Array:
@@ -121,7 +133,7 @@ def make_conditioned_regression(
     Args:
         n_samples: examples, >= n_features + 1.
         n_features: features ``d`` >= 1.
-        condition_number: κ >= 1.
+        condition_number: κ in [1, 1e12] (float32 features hold no larger one).
         spectrum: one of ``"geometric"``, ``"linear"``, ``"outlier"``, ``"two-cluster"``.
         rotate: rotate the eigenvectors at random (see above).
         noise: standard deviation σ >= 0 of the label noise.
@@ -146,19 +158,12 @@ def make_conditioned_regression(
     """
     d = check_int("n_features", n_features, low=1)
     n = check_int("n_samples", n_samples, low=d + 1)
-    kappa = check_float("condition_number", condition_number, low=1.0)
+    kappa = check_float("condition_number", condition_number, low=1.0, high=_MAX_CONDITION_NUMBER)
     shape = check_choice("spectrum", spectrum, SPECTRA)
     rot = check_bool("rotate", rotate)
     sigma = check_float("noise", noise, low=0.0)
     p = d + 1
-    if weight is None:
-        w_given = None
-    else:
-        w_given = np.asarray(weight, dtype=np.float64)
-        if w_given.shape != (d,) or not np.all(np.isfinite(w_given)):
-            raise ValueError(
-                f"weight must be a finite array of shape ({d},), got {np.asarray(weight).tolist()!r}"
-            )
+    w_given = None if weight is None else check_array("weight", weight, shape=(d,))
     b_given = None if bias is None else check_float("bias", bias)
     description: dict[str, Any] = {
         "generator": "make_conditioned_regression",
@@ -185,7 +190,15 @@ def make_conditioned_regression(
     X = A[:, :d].astype(np.float32)
     w = rng.standard_normal(d) if w_given is None else w_given
     b = float(rng.standard_normal()) if b_given is None else b_given
-    y = X.astype(np.float64) @ w + b + sigma * rng.standard_normal(n)
+    eps = rng.standard_normal(n)
+    with np.errstate(over="ignore", invalid="ignore"):
+        terms = {
+            "weight": (weight, X.astype(np.float64) @ w),
+            "bias": (bias, b),
+            "noise": (sigma, sigma * eps),
+        }
+        check_overflow("labels", terms)
+    y = X.astype(np.float64) @ w + b + sigma * eps
     return LinearData(
         X,
         y.astype(np.float32),

@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from momentumlab._src.checks import as_generator, check_float, check_int, check_type
+from momentumlab._src.checks import (
+    as_generator,
+    check_array,
+    check_float,
+    check_int,
+    check_overflow,
+    check_type,
+)
 from momentumlab._src.types import Array, Seed
 from momentumlab.data._arrays import ArrayData, _array_digest, _as_array, check_arrays
 
@@ -25,16 +32,22 @@ class LinearData(ArrayData):
         labels: ``(n_samples,)`` or ``(n_samples, n_outputs)`` float32 array, NumPy or MXNet.
         n_classes: must be ``None`` (regression); kept so the signature matches ``ArrayData``.
         description: a canonical, JSON-friendly description (used for run keys).
-        true_weight: ``(n_outputs, n_features)`` weights that generated the labels, or ``None``.
-        true_bias: ``(n_outputs,)`` bias that generated the labels, or ``None``.
-        noise: standard deviation of the label noise (``nan`` when unknown).
+        true_weight: ``(n_outputs, n_features)`` finite weights that generated the labels, or
+            ``None``.
+        true_bias: ``(n_outputs,)`` finite bias that generated the labels, or ``None``.
+        noise: standard deviation of the label noise, >= 0, or ``None`` when unknown.
+
+    Raises:
+        ValueError: for unusable arrays (see :class:`ArrayData`), a truth of the wrong shape
+            or with NaN/inf values, or a negative ``noise``.
+        TypeError: for arguments of the wrong type.
 
     Attributes:
         features: ``(n_samples, n_features)`` float32 ``mx.nd.NDArray`` (made on first access).
         labels: ``(n_samples,)`` or ``(n_samples, n_outputs)`` float32 ``mx.nd.NDArray``.
         true_weight: ``(n_outputs, n_features)`` weights that generated the labels, or ``None``.
         true_bias: ``(n_outputs,)`` bias that generated the labels, or ``None``.
-        noise: standard deviation of the label noise (``nan`` when unknown).
+        noise: standard deviation of the label noise, or ``None`` when unknown.
         description: a canonical, JSON-friendly description (used for run keys).
 
     Example:
@@ -46,7 +59,7 @@ class LinearData(ArrayData):
 
     true_weight: Array | None
     true_bias: Array | None
-    noise: float
+    noise: float | None
 
     def __init__(
         self,
@@ -57,14 +70,18 @@ class LinearData(ArrayData):
         description: dict[str, Any] | None = None,
         true_weight: Array | None = None,
         true_bias: Array | None = None,
-        noise: float = float("nan"),
+        noise: float | None = None,
     ) -> None:
         if n_classes is not None:
             raise ValueError(f"n_classes must be None for regression data, got {n_classes!r}")
         super().__init__(features, labels, description=description)
-        object.__setattr__(self, "true_weight", true_weight)
-        object.__setattr__(self, "true_bias", true_bias)
-        object.__setattr__(self, "noise", noise)
+        m, d = self.n_outputs, self.n_features
+        w = None if true_weight is None else check_array("true_weight", true_weight, shape=(m, d))
+        b = None if true_bias is None else check_array("true_bias", true_bias, shape=(m,))
+        sigma = None if noise is None else check_float("noise", noise, low=0.0)
+        object.__setattr__(self, "true_weight", w)
+        object.__setattr__(self, "true_bias", b)
+        object.__setattr__(self, "noise", sigma)
 
 
 def make_linear_regression(
@@ -109,21 +126,12 @@ def make_linear_regression(
     """
     n = check_int("n_samples", n_samples, low=1)
     sigma = check_float("noise", noise, low=0.0)
-    w = np.asarray(weight, dtype=np.float64)
+    w = check_array("weight", weight, ndim=(1, 2))
     if w.ndim == 1:
         w = w[None, :]
-    if w.ndim != 2 or w.shape[1] < 1 or w.shape[0] < 1:
-        raise ValueError(
-            "weight must have shape (n_features,) or (n_outputs, n_features) with sizes >= 1, "
-            f"got shape {np.shape(weight)}"
-        )
-    if not np.all(np.isfinite(w)):
-        raise ValueError(f"weight must be finite, got {w.tolist()}")
-    b = np.atleast_1d(np.asarray(bias, dtype=np.float64))
+    b = np.atleast_1d(check_array("bias", bias, ndim=(0, 1)))
     if b.shape != (w.shape[0],):
         raise ValueError(f"bias must have shape ({w.shape[0]},) to match weight, got shape {b.shape}")
-    if not np.all(np.isfinite(b)):
-        raise ValueError(f"bias must be finite, got {b.tolist()}")
     description: dict[str, Any] = {
         "generator": "make_linear_regression",
         "n_samples": n,
@@ -135,6 +143,13 @@ def make_linear_regression(
     rng = as_generator(seed)
     X = rng.standard_normal((n, w.shape[1])).astype(np.float32)
     eps = rng.standard_normal((n, w.shape[0]))
+    with np.errstate(over="ignore", invalid="ignore"):
+        terms = {
+            "weight": (weight, X.astype(np.float64) @ w.T),
+            "bias": (bias, b),
+            "noise": (sigma, sigma * eps),
+        }
+        check_overflow("labels", terms)
     y = X.astype(np.float64) @ w.T + b + sigma * eps
     if w.shape[0] == 1:
         y = y[:, 0]

@@ -114,6 +114,7 @@ def get_params(net: mx.gluon.Block) -> dict[str, Array]:
         >>> sorted(ml.models.get_params(net))
         ['dense0_bias', 'dense0_weight']
     """
+    _check_net(net)
     params = net.collect_params()
     prefix = net.prefix
     return {
@@ -135,6 +136,8 @@ def set_params(net: mx.gluon.Block, values: Mapping[str, Array]) -> None:
         >>> float(ml.models.get_linear_params(net)[1][0])
         4.199999809265137
     """
+    _check_net(net)
+    check_type("values", values, Mapping, "a mapping of parameter name -> array")
     params = net.collect_params()
     prefix = net.prefix
     by_short = {(name[len(prefix) :] if name.startswith(prefix) else name): p for name, p in params.items()}
@@ -188,8 +191,13 @@ def init_normal(
     init_weights(net, draw, bias=b0)
 
 
+def _check_net(net: Any) -> None:
+    check_type("net", net, mx.gluon.Block, "a Gluon Block")
+
+
 def init_weights(net: mx.gluon.Block, draw: Any, *, bias: float = 0.0) -> None:
     """Write ``draw(shape)`` into every weight, ``bias`` into every bias, 0 elsewhere (in place)."""
+    _check_net(net)
     for name, p in net.collect_params().items():
         shape = p.shape
         if shape is None or any(int(k) <= 0 for k in shape):

@@ -8,7 +8,14 @@ from typing import Any
 
 import mxnet as mx
 
-from momentumlab._src.checks import as_generator, check_bool, check_choice, check_float, check_int
+from momentumlab._src.checks import (
+    as_generator,
+    check_array,
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+)
 from momentumlab._src.types import Array, Seed
 from momentumlab.models._linear import init_weights
 
@@ -50,7 +57,7 @@ class MLP(mx.gluon.HybridBlock):
     ) -> None:
         n_in = check_int("n_features", n_features, low=1)
         n_out = check_int("n_outputs", n_outputs, low=1)
-        sizes = [check_int(f"hidden[{i}]", h, low=1) for i, h in enumerate(hidden)]
+        sizes = check_array("hidden", hidden, ndim=1, dtype=int, low=1, allow_empty=True).tolist()
         act = check_choice("activation", activation, ACTIVATIONS)
         bias = check_bool("use_bias", use_bias)
         super().__init__(**kwargs)

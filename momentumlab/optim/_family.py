@@ -47,7 +47,7 @@ from typing import Any
 
 import mxnet as mx
 
-from momentumlab._src.checks import check_float, check_int
+from momentumlab._src.checks import check_float, check_int, check_type
 from momentumlab.optim._optimizers import FLOAT32_TINY
 from momentumlab.optim._reference import demon_momentum
 
@@ -536,8 +536,7 @@ class SGDScheduleFree(_Family):
         return self._states[index][1]
 
 
-@contextlib.contextmanager
-def evaluation_point(trainer: mx.gluon.Trainer) -> Iterator[None]:
+def evaluation_point(trainer: mx.gluon.Trainer) -> contextlib.AbstractContextManager[None]:
     """Within the block, every parameter holds its schedule-free evaluation point ``x``.
 
     For a trainer whose optimizer is :class:`SGDScheduleFree`; on leaving the block the
@@ -563,6 +562,12 @@ def evaluation_point(trainer: mx.gluon.Trainer) -> Iterator[None]:
         >>> at_x, float(net.weight.data().asscalar())
         (1.5, 1.75)
     """
+    check_type("trainer", trainer, mx.gluon.Trainer, "a gluon.Trainer")
+    return _evaluation_point(trainer)
+
+
+@contextlib.contextmanager
+def _evaluation_point(trainer: mx.gluon.Trainer) -> Iterator[None]:
     opt = trainer._optimizer
     if not isinstance(opt, SGDScheduleFree):
         yield

@@ -44,10 +44,10 @@ class _ScheduledMomentum:
 
     def _set_schedule(self, schedule: Schedule) -> None:
         if not callable(schedule):
-            raise TypeError(f"momentum must be a schedule (callable step -> value), got {schedule!r}")
+            raise TypeError(f"momentum_schedule must be a callable step -> value, got {schedule!r}")
         if isinstance(schedule, PerEpoch):
             raise TypeError(
-                f"momentum must be a step schedule, got a PerEpoch schedule (stated in epochs), "
+                f"momentum_schedule must be a step schedule, got a PerEpoch schedule (stated in epochs), "
                 f"{schedule!r}; bind it first with bind_schedule(momentum, steps_per_epoch)"
             )
         self.momentum_schedule = schedule

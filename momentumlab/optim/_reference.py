@@ -21,7 +21,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +28,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from momentumlab._src.checks import check_choice, check_float, check_int
+from momentumlab._src.checks import (
+    check_array,
+    check_choice,
+    check_float,
+    check_int,
+    check_per_step,
+    check_type,
+)
 
 F64 = npt.NDArray[np.float64]
 State = dict[str, Any]
@@ -240,8 +246,10 @@ def reference_update(
     t = check_int("step", step, low=1)
     lr = check_float("learning_rate", learning_rate)
     wd = check_float("weight_decay", weight_decay, low=0.0)
-    w = np.array(weight, dtype=np.float64)
-    g = np.array(grad, dtype=np.float64)
+    w = np.array(check_array("weight", weight), dtype=np.float64)
+    g = np.array(check_array("grad", grad, shape=w.shape), dtype=np.float64)
+    if state is not None:
+        check_type("state", state, dict, "a dict (the state the previous update returned) or None")
     return method(w, g, dict(state or {}), lr, t, wd=wd, **hyperparameters)
 
 
@@ -290,16 +298,15 @@ def reference_run(
         >>> run.weights[:, 0].tolist()
         [1.0, 0.5, 0.0]
     """
-    lrs = np.asarray(learning_rates, dtype=np.float64).reshape(-1)
+    if not callable(gradient):
+        raise TypeError(f"gradient must be a callable w -> g or (w, step) -> g, got {gradient!r}")
+    lrs = check_array("learning_rates", learning_rates, ndim=(0, 1), allow_empty=True).reshape(-1)
     n = lrs.size
-    if momentum is None or np.ndim(momentum) == 0:
-        moms: list[float | None] = [None if momentum is None else float(momentum)] * n  # type: ignore[arg-type]
-    else:
-        moms = [float(m) for m in np.asarray(momentum, dtype=np.float64).reshape(-1)]
-        if len(moms) != n:
-            raise ValueError(f"momentum must give one value per update ({n}), got {len(moms)}")
+    moms: list[float | None] = (
+        [None] * n if momentum is None else check_per_step("momentum", momentum, n, per="update").tolist()
+    )
     takes_step = _takes_step(gradient)
-    w = np.array(w0, dtype=np.float64).reshape(-1)
+    w = np.array(check_array("w0", w0), dtype=np.float64).reshape(-1)
     weights, evals = [w], [w]
     state: State | None = None
     for i in range(n):
@@ -332,23 +339,8 @@ def _takes_step(fn: Callable[..., Any]) -> bool:
 # --------------------------------------------------------------------------- conventions
 
 
-def _per_step(name: str, value: float | Sequence[float] | npt.ArrayLike, n: int) -> F64:
-    arr = np.asarray(value, dtype=np.float64)
-    if arr.ndim == 0:
-        return np.full(n, float(arr))
-    arr = arr.reshape(-1)
-    if arr.size != n:
-        raise ValueError(f"{name} must be a float or one value per learning rate ({n}), got {arr.size}")
-    return arr
-
-
 def _lr_ratios(learning_rates: Sequence[float] | npt.ArrayLike) -> F64:
-    lrs = np.asarray(learning_rates, dtype=np.float64).reshape(-1)
-    if lrs.size == 0:
-        raise ValueError("learning_rates must hold at least one value, got none")
-    for i, lr in enumerate(lrs):
-        if not (math.isfinite(lr) and lr > 0):
-            raise ValueError(f"learning_rates must be finite and > 0 at every step, got {lr!r} at step {i}")
+    lrs = check_array("learning_rates", learning_rates, ndim=1, low=0.0, low_open=True)
     ratios = np.ones_like(lrs)
     ratios[1:] = lrs[:-1] / lrs[1:]
     return ratios
@@ -383,7 +375,7 @@ def mxnet_to_torch_momentum(
         [0.9, 0.9, 9.0, 0.9]
     """
     ratios = _lr_ratios(learning_rates)
-    return _per_step("momentum", momentum, ratios.size) * ratios
+    return check_per_step("momentum", momentum, ratios.size) * ratios
 
 
 def torch_to_mxnet_momentum(
@@ -406,7 +398,7 @@ def torch_to_mxnet_momentum(
         [0.9, 0.9, 0.09, 0.9]
     """
     ratios = _lr_ratios(learning_rates)
-    return _per_step("momentum", momentum, ratios.size) / ratios
+    return check_per_step("momentum", momentum, ratios.size) / ratios
 
 
 def mxnet_velocity_to_torch_buffer(velocity: npt.ArrayLike, learning_rate: float) -> F64:
@@ -418,7 +410,7 @@ def mxnet_velocity_to_torch_buffer(velocity: npt.ArrayLike, learning_rate: float
         [2.0]
     """
     lr = check_float("learning_rate", learning_rate, low=0.0, low_open=True)
-    return -np.asarray(velocity, dtype=np.float64) / lr
+    return -check_array("velocity", velocity) / lr
 
 
 def torch_buffer_to_mxnet_velocity(buffer: npt.ArrayLike, learning_rate: float) -> F64:
@@ -430,4 +422,4 @@ def torch_buffer_to_mxnet_velocity(buffer: npt.ArrayLike, learning_rate: float) 
         [-0.2]
     """
     lr = check_float("learning_rate", learning_rate, low=0.0, low_open=True)
-    return -lr * np.asarray(buffer, dtype=np.float64)
+    return -lr * check_array("buffer", buffer)

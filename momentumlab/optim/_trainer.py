@@ -9,7 +9,7 @@ from typing import Any, cast
 
 import mxnet as mx
 
-from momentumlab._src.checks import check_bool, check_choice, check_float, check_int
+from momentumlab._src.checks import as_generator, check_bool, check_choice, check_float, check_int, check_type
 from momentumlab._src.types import ScalarOrSchedule, Schedule, Seed
 from momentumlab.optim._bridge import as_lr_scheduler
 from momentumlab.optim._family import (
@@ -207,6 +207,7 @@ def check_hyperparameters(optimizer: str, hyperparameters: Mapping[str, Any]) ->
     """
     name = check_optimizer(optimizer)
     valid = optimizer_hyperparameters(name)
+    check_type("hyperparameters", hyperparameters, Mapping, "a mapping of keyword -> value")
     out: dict[str, Any] = {}
     for key, value in dict(hyperparameters).items():
         if key in ("learning_rate", "wd", "momentum"):
@@ -360,6 +361,14 @@ def make_trainer(
         hyperparameters has 'rho', which optimizer 'adam' does not take; valid ones are ['beta1', ...]
     """
     name = check_optimizer(optimizer)
+    if not isinstance(params, (mx.gluon.ParameterDict, dict, list, tuple)):
+        raise TypeError(
+            f"params must be a ParameterDict (net.collect_params()) or a list of Parameters, got {params!r}"
+        )
+    if kvstore is not None:
+        check_type("kvstore", kvstore, str, "a str (an MXNet kvstore type) or None")
+    if seed is not None:
+        as_generator(seed)
     opt_params: dict[str, Any] = {}
     if callable(learning_rate):
         opt_params["lr_scheduler"] = as_lr_scheduler(learning_rate)

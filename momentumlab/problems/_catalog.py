@@ -12,7 +12,7 @@ from typing import Any
 import mxnet as mx
 import numpy as np
 
-from momentumlab._src.checks import check_choice, check_float, check_int
+from momentumlab._src.checks import check_array, check_choice, check_float, check_int
 from momentumlab._src.types import Array
 from momentumlab.data import ArrayData, LinearData, make_linear_regression, make_logistic
 from momentumlab.models import (
@@ -232,11 +232,7 @@ def quadratic(
     """
     s = _check_seed(seed)
     if eigenvalues is not None:
-        lam = np.asarray(eigenvalues, dtype=np.float64)
-        if lam.ndim != 1 or lam.size < 1 or not np.all(np.isfinite(lam)) or np.any(lam <= 0):
-            raise ValueError(
-                f"eigenvalues must be a non-empty sequence of positive numbers, got {eigenvalues!r}"
-            )
+        lam = check_array("eigenvalues", eigenvalues, ndim=1, low=0.0, low_open=True)
         d = lam.size
     else:
         lam = _quadratic_spectrum(dim, condition_number, spectrum)
@@ -306,9 +302,7 @@ def _function_problem(
     if start is None:
         point = proto.start
     else:
-        arr = np.asarray(start, dtype=np.float64)
-        if arr.shape != (2,) or not np.all(np.isfinite(arr)):
-            raise ValueError(f"start must be two finite numbers (x, y), got {start!r}")
+        arr = check_array("start", start, shape=(2,))
         point = (float(arr[0]), float(arr[1]))
     data = ArrayData(
         np.zeros((rows, 1), dtype=np.float32),
@@ -520,7 +514,7 @@ def digits_mlp(*, hidden: Sequence[int] = (64,), heldout_fraction: float = 0.2, 
         >>> p.data.n_classes, p.output_size, p.description["hidden"]
         (10, 10, [32, 16])
     """
-    sizes = [check_int(f"hidden[{i}]", h, low=1) for i, h in enumerate(hidden)]
+    sizes = check_array("hidden", hidden, ndim=1, dtype=int, low=1, allow_empty=True).tolist()
     if not 1 <= len(sizes) <= 2:
         raise ValueError(f"hidden must give one or two layer sizes, got {list(hidden)!r}")
     tr, he, desc = _bundled_splits("digits", "digits-mlp", heldout_fraction, seed)

@@ -10,7 +10,7 @@ from typing import Any
 import mxnet as mx
 import numpy as np
 
-from momentumlab._src.checks import check_bool, check_choice, check_int, check_type
+from momentumlab._src.checks import check_bool, check_choice, check_float, check_int, check_type
 from momentumlab._src.types import Array
 from momentumlab.data import ArrayData, LinearData
 from momentumlab.models import LinearRegressor
@@ -86,6 +86,8 @@ class Problem:
                     raise ValueError(f"heldout must have {attr}={want} like data, got {got}")
         if self.output_size is not None:
             check_int("output_size", self.output_size, low=1)
+        if self.optimal_loss is not None:
+            check_float("optimal_loss", self.optimal_loss)
         check_type("settings", self.settings, dict, "a dict of RunConfig keywords")
         check_type("description", self.description, dict, "a dict")
         if self.optimum is not None:

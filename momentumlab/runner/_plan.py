@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from momentumlab._src.checks import check_int, check_step_values
+from momentumlab._src.checks import check_int, check_step_values, check_type
 from momentumlab._src.types import Array, Schedule
 from momentumlab.optim import bind_schedule
 from momentumlab.runner._config import RunConfig
@@ -43,6 +43,7 @@ def batch_orders(config: RunConfig, n_samples: int) -> list[Array]:
         >>> [o.tolist() for o in orders]
         [[0, 1, 2, 3], [0, 1, 2, 3]]
     """
+    check_type("config", config, RunConfig, "a RunConfig")
     n = check_int("n_samples", n_samples, low=1)
     if not config.shuffle:
         return [np.arange(n, dtype=np.int64) for _ in range(config.epochs)]

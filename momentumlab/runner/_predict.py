@@ -289,6 +289,8 @@ def predict(config: RunConfig, problem: Problem | LinearData, *, over_seeds: boo
         method = "sgd"
     if name != "aggmo":
         kwargs["momentum"] = momenta
+    if name == "sgd_schedule_free":  # train records schedule-free runs at their evaluation point x
+        kwargs["at_evaluation_point"] = True
     lrs = plan.learning_rates
     if average:  # the mean start and the covariance of the draw
         weight, bias = np.zeros_like(weight), None if bias is None else np.zeros_like(bias)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from momentumlab._src.checks import check_bool, check_int, check_type
 from momentumlab._src.types import Array
 from momentumlab.runner._config import RunConfig
 
@@ -136,6 +138,7 @@ class RunResult:
     problem_name: str = ""
 
     def __post_init__(self) -> None:
+        self._check_types()
         for name in ("losses", "record_steps", "learning_rates", "momenta", "metrics"):
             _readonly(getattr(self, name))
         n_records = len(self.losses)
@@ -155,6 +158,33 @@ class RunResult:
                     f"param_history[{pname!r}] must have len(losses) = {n_records} entries, "
                     f"got shape {np.shape(history)}"
                 )
+
+    def _check_types(self) -> None:
+        """Every field of its type: a record of what ran, so values (NaN in a diverged run) are free."""
+        check_type("config", self.config, RunConfig, "a RunConfig")
+        for name in ("losses", "record_steps", "learning_rates", "momenta", "metrics"):
+            value = getattr(self, name)
+            check_type(name, value, np.ndarray, "a 1-D numpy.ndarray of numbers")
+            if value.ndim != 1:
+                raise ValueError(f"{name} must be a 1-D numpy.ndarray, got shape {value.shape}")
+            if value.dtype.kind not in "iuf":
+                raise TypeError(f"{name} must be a 1-D numpy.ndarray of numbers, got dtype {value.dtype}")
+        for name in ("weight", "bias"):
+            if getattr(self, name) is not None:
+                check_type(name, getattr(self, name), np.ndarray, "a numpy.ndarray or None")
+        for name in ("params", "param_history"):
+            check_type(name, getattr(self, name), dict, "a dict of parameter name -> numpy.ndarray")
+        for name in ("wall_time", "final_loss"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError(f"{name} must be a real number, got {value!r}")
+        check_bool("diverged", self.diverged)
+        for name in ("n_steps", "steps_per_epoch", "epochs_completed"):
+            check_int(name, getattr(self, name), low=0)
+        for name in ("message", "engine", "problem_name"):
+            check_type(name, getattr(self, name), str, "a str")
+        if self.metric_name is not None:
+            check_type("metric_name", self.metric_name, str, "a str or None")
 
     def __eq__(self, other: object) -> bool:
         """Field by field: arrays equal in shape, dtype and value (NaN equals NaN)."""

@@ -31,13 +31,12 @@ from momentumlab.sweep import (
     SweepSummary,
     Uniform,
     apply_changes,
-    canonical_config,
-    canonical_json,
     field_value,
     quasi_random_search,
     run_key,
     run_sweep,
 )
+from momentumlab.sweep._keys import canonical_config, canonical_json
 
 _LR_PATHS = ("learning_rate", "learning_rate.init_value", "learning_rate.schedule.init_value")
 
@@ -85,6 +84,8 @@ class CompareSpec:
         check_type("optimizers", self.optimizers, Mapping, "a mapping name -> config fields")
         if not self.optimizers:
             raise ValueError("optimizers must name at least one optimizer, got {}")
+        for k, v in self.optimizers.items():
+            check_type(f"optimizers[{k!r}]", v, Mapping, "a mapping of config fields")
         object.__setattr__(self, "optimizers", {str(k): dict(v) for k, v in self.optimizers.items()})
         problems = tuple(self.problems)
         if not problems:

@@ -15,10 +15,17 @@ from typing import Any
 
 import numpy as np
 
-from momentumlab._src.checks import as_generator, check_choice, check_float, check_int, check_type
+from momentumlab._src.checks import (
+    as_generator,
+    check_array,
+    check_choice,
+    check_float,
+    check_int,
+    check_type,
+)
 from momentumlab._src.types import Array, Seed
 from momentumlab.runner import RunResult
-from momentumlab.sweep import Choice, IntUniform, Summary, Uniform
+from momentumlab.sweep import Choice, IntUniform, Summary, Uniform, check_field
 
 _LOG = logging.getLogger("momentumlab.stats")
 
@@ -34,11 +41,9 @@ def _confidence(confidence: float) -> tuple[float, float]:
     return (1.0 - c) / 2.0, (1.0 + c) / 2.0
 
 
-def _finite_1d(name: str, values: Any) -> Array:
-    x = np.asarray(values, dtype=float)
-    if x.ndim != 1 or x.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D sequence of numbers, got shape {x.shape}")
-    return x
+def _numbers_1d(name: str, values: Any) -> Array:
+    """A non-empty 1-D array of numbers; NaN/inf allowed (missing runs, never reached)."""
+    return check_array(name, values, ndim=1, finite=False)
 
 
 @dataclass(frozen=True)
@@ -95,7 +100,7 @@ def bootstrap_ci(
     q = _confidence(confidence)
     b = check_int("n_resamples", n_resamples, low=1)
     rng = as_generator(seed)
-    x = _finite_1d("values", values)
+    x = _numbers_1d("values", values)
     x = x[np.isfinite(x)]
     if x.size == 0:
         raise ValueError("values must hold at least one finite number, got none")
@@ -128,8 +133,21 @@ class CurveBand:
     band: str
 
 
+def _rows(rows: Any) -> list[Summary]:
+    """The store rows as a list, each checked to be a ``Summary`` (or ``Row``)."""
+    if isinstance(rows, (str, bytes, Mapping)) or not isinstance(rows, Iterable):
+        raise TypeError(f"rows must be an iterable of store Summary or Row, got {rows!r}")
+    out = list(rows)
+    for i, s in enumerate(out):
+        check_type(f"rows[{i}]", s, Summary, "a store Summary or Row")
+    return out
+
+
 def _aligned(results: Sequence[RunResult], on: str) -> tuple[Array, Array]:
     """The longest run's record steps and an ``(n_runs, n_steps)`` matrix, NaN where a run has none."""
+    given: Any = results
+    if isinstance(given, (str, bytes)) or not isinstance(given, Sequence):
+        raise TypeError(f"results must be a sequence of RunResult, got {results!r}")
     if not results:
         raise ValueError("results must hold at least one RunResult, got none")
     for i, r in enumerate(results):
@@ -194,6 +212,7 @@ def seed_band(
     """
     check_choice("on", on, ("loss", "metric"))
     check_choice("band", band, ("quantile", "bootstrap"))
+    rng = as_generator(seed)
     f = _stat(statistic)
     q = _confidence(confidence)
     b = check_int("n_resamples", n_resamples, low=1)
@@ -207,7 +226,6 @@ def seed_band(
     if band == "quantile":
         low, high = np.nanquantile(m, q, axis=0)
     else:
-        rng = as_generator(seed)
         idx = rng.integers(0, m.shape[0], size=(b, m.shape[0]))
         with warnings.catch_warnings():  # a resample of only stopped runs is all-NaN at a step
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -276,8 +294,7 @@ def summary_table(
     """
     rng = as_generator(seed)
     groups: dict[tuple[tuple[str, Any], ...], list[float]] = {}
-    for s in rows:
-        check_type("rows[...]", s, Summary, "a store Summary or Row")
+    for s in _rows(rows):
         if s.status == "failed":
             continue
         key = tuple((f, _hashable(s.value(f))) for f in by)
@@ -337,8 +354,10 @@ def seed_heatmap(
     """
     aggs: dict[str, Callable[..., Any]] = {"median": np.median, "mean": np.mean, "min": np.min, "max": np.max}
     f = aggs[check_choice("agg", agg, aggs)]
+    check_field(x, what="x")
+    check_field(y, what="y")
     cells: dict[tuple[float, float], list[float]] = {}
-    for s in rows:
+    for s in _rows(rows):
         if s.status == "failed":
             continue
         cells.setdefault((float(s.value(x)), float(s.value(y))), []).append(_row_value(s, value))
@@ -416,7 +435,7 @@ def reached(costs: Sequence[float] | Array, m: int) -> float:
         >>> ml.stats.reached([30.0, 10.0, math.inf], 2), ml.stats.reached([30.0, math.inf, math.inf], 2)
         (30.0, inf)
     """
-    x = np.sort(_finite_1d("costs", costs))
+    x = np.sort(_numbers_1d("costs", costs))
     k = check_int("m", m, low=1, high=x.size)
     return float(x[k - 1])
 
@@ -471,6 +490,8 @@ def performance_profile(
     if not costs:
         raise ValueError("costs must name at least one configuration, got {}")
     names = tuple(costs)
+    for n in names:
+        check_type(f"costs[{n!r}]", costs[n], Mapping, "a mapping problem -> cost")
     problems = tuple(costs[names[0]])
     if not problems:
         raise ValueError("costs must name at least one problem, got none")
@@ -530,7 +551,9 @@ def tuning_curve(
         >>> c.k.tolist(), float(c.center[-1]) <= float(c.center[0])
         ([1, 2, 3, 4], True)
     """
-    x = _finite_1d("values", values)
+    x = _numbers_1d("values", values)
+    if not np.isfinite(x).any():
+        raise ValueError("values must hold at least one finite number (a trial that ended), got none")
     x = np.where(np.isfinite(x), x, np.inf)
     kmax = x.size if k_max is None else check_int("k_max", k_max, low=1)
     q = _confidence(confidence)
@@ -576,8 +599,9 @@ def isolation(rows: Iterable[Summary], scientific: str, *, value: str = "final_l
         >>> iso.values, iso.best.shape
         ((0.0, 0.9), (2,))
     """
+    check_field(scientific, what="scientific")
     settings: dict[str, tuple[Any, list[float], str]] = {}
-    for s in rows:
+    for s in _rows(rows):
         if s.status == "failed":
             continue
         k = _without_seed(s)
@@ -619,9 +643,13 @@ def edge_of_space(
     from momentumlab.sweep import field_value
 
     tol = check_float("tolerance", tolerance, low=0.0, high=0.5)
+    if not isinstance(space, Mapping):
+        raise TypeError(f"space must be a mapping of field -> distribution or values, got {space!r}")
     edges = []
     for name, dist in space.items():
-        v = field_value(config, name)
+        v = field_value(config, check_field(name, what="space key"))
+        if v is None:
+            raise ValueError(f"config must hold a value at {name!r} to place it in the space, got None")
         if isinstance(dist, (Uniform, IntUniform)):
             lo, hi, x = float(dist.low), float(dist.high), float(v)
             if dist.log:

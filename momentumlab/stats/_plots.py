@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from momentumlab._src.checks import check_type
+from momentumlab._src.checks import check_bool, check_type
 from momentumlab.stats._core import CurveBand, Isolation, Profile, TuningCurve
 from momentumlab.viz._common import axes
 
@@ -31,10 +31,11 @@ def plot_band(
         (1, 1, 'log')
     """
     check_type("band", band, CurveBand, "a CurveBand")
+    log = check_bool("log_y", log_y)
     ax = axes(ax)
     (line,) = ax.plot(band.steps, band.center, label=label)
     ax.fill_between(band.steps, band.low, band.high, color=line.get_color(), alpha=0.25, linewidth=0)
-    if log_y and np.nanmin(band.low) > 0:
+    if log and np.nanmin(band.low) > 0:
         ax.set_yscale("log")
     ax.set_xlabel("update step")
     ax.set_ylabel("loss")

@@ -20,15 +20,11 @@ from momentumlab.sweep._data import as_spec as as_spec
 from momentumlab.sweep._data import data_spec_from_mapping as data_spec_from_mapping
 from momentumlab.sweep._driver import SweepProgress as SweepProgress
 from momentumlab.sweep._driver import SweepSummary as SweepSummary
-from momentumlab.sweep._driver import prepare as prepare
 from momentumlab.sweep._driver import run_sweep as run_sweep
 from momentumlab.sweep._executors import DaskExecutor as DaskExecutor
 from momentumlab.sweep._executors import Executor as Executor
 from momentumlab.sweep._executors import InProcessExecutor as InProcessExecutor
 from momentumlab.sweep._executors import PoolExecutor as PoolExecutor
-from momentumlab.sweep._keys import canonical_config as canonical_config
-from momentumlab.sweep._keys import canonical_json as canonical_json
-from momentumlab.sweep._keys import config_from_canonical as config_from_canonical
 from momentumlab.sweep._keys import run_key as run_key
 from momentumlab.sweep._space import Choice as Choice
 from momentumlab.sweep._space import IntUniform as IntUniform
@@ -73,15 +69,11 @@ __all__ = [
     "Uniform",
     "apply_changes",
     "as_spec",
-    "canonical_config",
-    "canonical_json",
     "check_field",
-    "config_from_canonical",
     "config_from_mapping",
     "data_spec_from_mapping",
     "field_value",
     "grid",
-    "prepare",
     "quasi_random_search",
     "random_search",
     "run_key",

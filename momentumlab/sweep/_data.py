@@ -8,16 +8,16 @@ For a caller's own arrays, :class:`ArraysSpec` carries them (pickled once per ch
 
 from __future__ import annotations
 
-import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from momentumlab._src.checks import check_choice, check_float, check_int, check_type
+from momentumlab._src.checks import check_array, check_choice, check_float, check_int, check_type
 from momentumlab._src.types import Array
 from momentumlab.data import LinearData, from_arrays, make_linear_regression
+from momentumlab.data._arrays import check_arrays
 from momentumlab.problems import Problem
 from momentumlab.problems import make as make_problem
 from momentumlab.problems import names as problem_names
@@ -32,12 +32,12 @@ class DataSpec(Protocol):
         ...
 
 
-def _floats(name: str, value: Any) -> Any:
-    if isinstance(value, numbers.Real):  # check_float rejects bools
-        return check_float(name, value)
-    if isinstance(value, (Sequence, np.ndarray)) and not isinstance(value, (str, bytes)):
-        return tuple(_floats(f"{name}[{i}]", v) for i, v in enumerate(value))
-    raise TypeError(f"{name} must be a number or a (nested) sequence of numbers, got {value!r}")
+def _floats(name: str, value: Any, ndim: tuple[int, ...]) -> Any:
+    """A checked array as a float or (nested) tuples of floats: hashable, like the spec."""
+    arr = check_array(name, value, ndim=ndim)
+    if arr.ndim == 0:
+        return float(arr)
+    return tuple(tuple(row) if isinstance(row, list) else row for row in arr.tolist())
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,8 +59,8 @@ class LinearRegressionSpec:
 
     def __post_init__(self) -> None:
         check_int("n_samples", self.n_samples, low=1)
-        object.__setattr__(self, "weight", _floats("weight", self.weight))
-        object.__setattr__(self, "bias", _floats("bias", self.bias))
+        object.__setattr__(self, "weight", _floats("weight", self.weight, (1, 2)))
+        object.__setattr__(self, "bias", _floats("bias", self.bias, (0, 1)))
         check_float("noise", self.noise, low=0.0)
         check_int("seed", self.seed, low=0)
 
@@ -132,6 +132,7 @@ class ArraysSpec:
     def __post_init__(self) -> None:
         check_type("features", self.features, np.ndarray, "a numpy.ndarray")
         check_type("labels", self.labels, np.ndarray, "a numpy.ndarray")
+        check_arrays(self.features, self.labels)
         if self.name is not None:
             check_type("name", self.name, str, "a str or None")
 
@@ -148,7 +149,7 @@ class _BuiltData:
     labels: Array
     true_weight: Array | None
     true_bias: Array | None
-    noise: float
+    noise: float | None
     description: dict[str, Any]
 
     def build(self) -> LinearData:
@@ -210,7 +211,7 @@ def data_spec_from_mapping(values: Mapping[str, Any]) -> DataSpec:
         ProblemSpec(name='bowl', options=())
     """
     if not isinstance(values, Mapping):
-        raise TypeError(f"data must be a mapping, got {type(values).__name__}")
+        raise TypeError(f"data must be a mapping, got {values!r}")
     if "problem" in values:
         options = {k: v for k, v in values.items() if k != "problem"}
         spec = ProblemSpec(name=values["problem"], options=options)

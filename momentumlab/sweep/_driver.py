@@ -128,6 +128,10 @@ def prepare(points: Sequence[Point | RunConfig], data: Any) -> tuple[Any, Any, l
     return spec, built, tasks
 
 
+#: Longest claim a driver may hold, in seconds (about 11.6 days; longer waits overflow the
+#: heartbeat's timer).
+MAX_CLAIM_TTL = 1e6
+
 #: Largest batch the default chunking gives the vectorised engine.
 AUTO_BATCH = 32
 
@@ -213,7 +217,7 @@ def run_sweep(
         retry_failed: run points whose stored status is ``failed`` again.
         progress: called with a :class:`SweepProgress` once before the first run (with
             ``completed=0`` and empty ``key``/``status``) and after every stored row.
-        claim_ttl: seconds a claim of this driver outlives its last renewal, > 0.
+        claim_ttl: seconds a claim of this driver outlives its last renewal, in (0, 1e6].
 
     Returns:
         A :class:`SweepSummary`.
@@ -232,7 +236,7 @@ def run_sweep(
     start = time.perf_counter()
     size = None if chunk_size is None else check_int("chunk_size", chunk_size, low=1)
     retry = check_bool("retry_failed", retry_failed)
-    ttl = check_float("claim_ttl", claim_ttl, low=0.0, low_open=True)
+    ttl = check_float("claim_ttl", claim_ttl, low=0.0, low_open=True, high=MAX_CLAIM_TTL)
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be callable or None, got {progress!r}")
     if executor is not None:

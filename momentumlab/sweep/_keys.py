@@ -21,7 +21,8 @@ KEY_VERSION = 2
 
 
 def canonical_config(config: RunConfig) -> dict[str, Any]:
-    """The canonical, JSON-ready form of ``config`` used in run keys: :meth:`RunConfig.to_dict`.
+    """The canonical, JSON-ready form of ``config`` used in run keys: :meth:`RunConfig.to_dict`,
+    checked to be finite (read it back with :meth:`RunConfig.from_dict`).
 
     Raises:
         TypeError: for a learning rate or momentum that is a custom function (it has no
@@ -29,7 +30,8 @@ def canonical_config(config: RunConfig) -> dict[str, Any]:
 
     Example:
         >>> import momentumlab as ml
-        >>> c = ml.sweep.canonical_config(ml.RunConfig.chapter(learning_rate=1))
+        >>> from momentumlab.sweep._keys import canonical_config
+        >>> c = canonical_config(ml.RunConfig.chapter(learning_rate=1))
         >>> c["learning_rate"]["schedule"]["init_value"]
         1.0
     """
@@ -43,24 +45,12 @@ def canonical_config(config: RunConfig) -> dict[str, Any]:
     return out
 
 
-def config_from_canonical(values: Mapping[str, Any]) -> RunConfig:
-    """The config of a canonical (or hand-written) mapping: :meth:`RunConfig.from_dict`.
-
-    Example:
-        >>> import momentumlab as ml
-        >>> cfg = ml.RunConfig(momentum=0.5)
-        >>> ml.sweep.config_from_canonical(ml.sweep.canonical_config(cfg)) == cfg
-        True
-    """
-    return RunConfig.from_dict(values)
-
-
 def canonical_json(value: Any) -> str:
     """Compact JSON with sorted keys and no NaN/inf (the text that keys hash).
 
     Example:
-        >>> import momentumlab as ml
-        >>> ml.sweep.canonical_json({"b": 0.1, "a": [1, None]})
+        >>> from momentumlab.sweep._keys import canonical_json
+        >>> canonical_json({"b": 0.1, "a": [1, None]})
         '{"a":[1,null],"b":0.1}'
     """
     return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False, ensure_ascii=True)

@@ -16,14 +16,14 @@ from momentumlab.runner import RunConfig
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(RunConfig))
 _ALLOWED = (
-    "sweep field must be a RunConfig field, a parameter of a schedule or plateau value in one "
+    "must be a RunConfig field, a parameter of a schedule or plateau value in one "
     "(learning_rate.decay_steps, learning_rate.schedule.init_value, plateau.factor) or "
     "hyperparameters.NAME"
 )
 
 
-def check_field(name: Any) -> str:
-    """Return ``name`` if it is a sweepable field path, else raise naming it.
+def check_field(name: Any, *, what: str = "sweep field") -> str:
+    """Return ``name`` if it is a sweepable field path, else raise naming it (and ``what`` it is).
 
     A path is a :class:`~momentumlab.RunConfig` field (``"momentum"``), a parameter of the
     value a field holds, at any depth (``"learning_rate.decay_steps"`` for a cosine decay,
@@ -40,14 +40,15 @@ def check_field(name: Any) -> str:
         ...
         ValueError: sweep field must be a RunConfig field, ...; unknown field 'lr'; valid fields are [...]
     """
+    check_type("what", what, str, "a str (what the name is, for messages)")
     if not isinstance(name, str):
-        raise TypeError(f"sweep field must be a str, got {name!r}")
+        raise TypeError(f"{what} must be a str, got {name!r}")
     parts = name.split(".")
     head = parts[0]
     if head not in _FIELDS or any(not p for p in parts):
-        raise ValueError(f"{_ALLOWED}; unknown field {name!r}; valid fields are {sorted(_FIELDS)}")
+        raise ValueError(f"{what} {_ALLOWED}; unknown field {name!r}; valid fields are {sorted(_FIELDS)}")
     if head == "hyperparameters" and len(parts) != 2:
-        raise ValueError(f"{_ALLOWED}; hyperparameters takes one name, got {name!r}")
+        raise ValueError(f"{what} {_ALLOWED}; hyperparameters takes one name, got {name!r}")
     return name
 
 
@@ -112,10 +113,12 @@ def apply_changes(base: RunConfig, changes: Mapping[str, Any]) -> RunConfig:
         (0.5, 0.5)
     """
     check_type("base", base, RunConfig, "a RunConfig")
+    if not isinstance(changes, Mapping):
+        raise TypeError(f"changes must be a mapping of field -> value, got {changes!r}")
     top: dict[str, Any] = {}
     nested: list[tuple[list[str], Any]] = []
     for name, value in changes.items():
-        parts = check_field(name).split(".")
+        parts = check_field(name, what="changes key").split(".")
         if len(parts) == 1:
             top[parts[0]] = value
         else:
@@ -237,7 +240,7 @@ def grid(
     seed_list = _check_seeds(seeds, axes)
     columns: list[list[tuple[str, Any]]] = []
     for name, values in axes.items():
-        check_field(name)
+        check_field(name, what="axes key")
         vals = _values(name, values)
         for v in vals:
             apply_changes(base, {name: v})
@@ -332,7 +335,7 @@ def _distributions(space: Mapping[str, Any]) -> list[tuple[str, Distribution]]:
     """The space's fields with their distributions (a plain sequence of values is a Choice)."""
     dists: list[tuple[str, Distribution]] = []
     for name, dist in space.items():
-        check_field(name)
+        check_field(name, what="space key")
         if isinstance(dist, (Uniform, IntUniform, Choice)):
             dists.append((name, dist))
         elif isinstance(dist, Sequence) and not isinstance(dist, (str, bytes)):

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from momentumlab._src.checks import check_type
 from momentumlab.runner import RunConfig
 from momentumlab.runner._config import field_from_plain
 from momentumlab.sweep._data import DataSpec, LinearRegressionSpec, ProblemSpec, data_spec_from_mapping
@@ -77,6 +78,13 @@ class SweepSpec:
     base: RunConfig
     data: DataSpec
     points: tuple[Point, ...]
+
+    def __post_init__(self) -> None:
+        check_type("base", self.base, RunConfig, "a RunConfig")
+        check_type("data", self.data, DataSpec, "a data spec (an object with build())")
+        check_type("points", self.points, tuple, "a tuple of Point")
+        for i, p in enumerate(self.points):
+            check_type(f"points[{i}]", p, Point, "a Point")
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> SweepSpec:

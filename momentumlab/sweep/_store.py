@@ -39,10 +39,10 @@ from urllib.parse import quote
 
 import numpy as np
 
-from momentumlab._src.checks import check_choice, check_float, check_int, check_type
+from momentumlab._src.checks import check_bool, check_choice, check_float, check_int, check_type
 from momentumlab._src.types import Array
 from momentumlab.runner import RunConfig, RunResult
-from momentumlab.sweep._keys import canonical_config, canonical_json, config_from_canonical
+from momentumlab.sweep._keys import canonical_config, canonical_json
 from momentumlab.sweep._space import field_value
 from momentumlab.sweep._worker import DIVERGED, DONE, FAILED, STATUSES, Outcome
 
@@ -128,7 +128,7 @@ def _config_json(config: RunConfig) -> str:
 
 def _config_from(values: Mapping[str, Any]) -> RunConfig:
     """The one place stored config values become a config again."""
-    return config_from_canonical(values)
+    return RunConfig.from_dict(values)
 
 
 def _readonly(a: Array) -> Array:
@@ -481,8 +481,10 @@ class Store:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, create: bool = True, read_only: bool = False) -> None:
+        check_type("path", path, (str, os.PathLike), "a file path (str or os.PathLike)")
+        check_bool("create", create)
         self.path = os.fspath(path)
-        self.read_only = bool(read_only)
+        self.read_only = check_bool("read_only", read_only)
         self._unreadable: dict[str, str] = {}
         directory = os.path.dirname(os.path.abspath(self.path))
         if not os.path.exists(self.path):

@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from momentumlab._src.checks import check_type
 from momentumlab.data import LinearData
 from momentumlab.problems import Problem
 from momentumlab.runner import RunConfig, RunResult, can_train_many, train, train_many
@@ -27,10 +28,20 @@ STATUSES = (DONE, DIVERGED, FAILED)
 
 @dataclass(frozen=True)
 class Task:
-    """One run to do: its key and config."""
+    """One run to do: its key and config.
+
+    Example:
+        >>> import momentumlab as ml
+        >>> ml.sweep.Task("k", ml.RunConfig(epochs=1)).config.epochs
+        1
+    """
 
     key: str
     config: RunConfig
+
+    def __post_init__(self) -> None:
+        check_type("key", self.key, str, "a str (the run key)")
+        check_type("config", self.config, RunConfig, "a RunConfig")
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)

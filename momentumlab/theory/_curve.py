@@ -30,8 +30,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from momentumlab._src.checks import check_bool, check_choice, check_float
-from momentumlab.theory._quadratic import LeastSquares
+from momentumlab._src.checks import (
+    check_array,
+    check_bool,
+    check_choice,
+    check_float,
+    check_per_step,
+    check_step_values,
+    check_type,
+)
+from momentumlab.theory._quadratic import LeastSquares, _reshaped
 
 Array = npt.NDArray[np.float64]
 
@@ -61,22 +69,12 @@ class PredictedCurve:
         return out
 
 
-def _per_step(name: str, value: Any, n: int, *, low: float, high: float | None, high_open: bool) -> Array:
-    arr = np.asarray(value, dtype=np.float64)
-    if arr.ndim == 0:
-        check_float(name, float(arr), low=low, high=high, high_open=high_open)
-        return np.full(n, float(arr))
-    arr = arr.reshape(-1)
-    if arr.size != n:
-        raise ValueError(
-            f"{name} must be a float or one value per learning rate ({n}), got {arr.size} values"
-        )
-    for i, v in enumerate(arr):
-        try:
-            check_float(name, float(v), low=low, high=high, high_open=high_open)
-        except ValueError as e:
-            raise ValueError(f"{e} at step {i}") from None
-    return arr
+def _betas(betas: Any, name: str) -> Array:
+    """AggMo's betas, each in [0, 1); at least one for ``aggmo``."""
+    bs = check_array("betas", betas, ndim=1, low=0.0, high=1.0, high_open=True, allow_empty=True)
+    if name == "aggmo" and bs.size == 0:
+        raise ValueError("betas must be a non-empty sequence of values in [0, 1), got []")
+    return bs
 
 
 def step_matrices(
@@ -113,9 +111,11 @@ def step_matrices(
         [[0.5, 0.5], [-0.5, 0.5]]
     """
     name = check_choice("optimizer", optimizer, CURVE_METHODS)
-    lam = np.asarray(eigenvalues, dtype=np.float64).reshape(-1)
+    lam = check_array("eigenvalues", eigenvalues, ndim=(0, 1)).reshape(-1)
     eta, mu = check_float("learning_rate", learning_rate), check_float("momentum", momentum)
     nu_ = check_float("nu", nu)
+    bs = _betas(betas, name)
+    c = check_float("averaging", averaging, low=0.0, high=1.0)
     h = eta * lam
     one, zero = np.ones_like(lam), np.zeros_like(lam)
     rows: list[list[Array]]
@@ -128,14 +128,11 @@ def step_matrices(
     elif name == "qhm":  # b' = beta b + (1-beta) lam e; e' = e - eta ((1-nu) lam e + nu b')
         rows = [[1 - h * (1 - nu_ + nu_ * (1 - mu)), -eta * nu_ * mu * one], [(1 - mu) * lam, mu * one]]
     elif name == "aggmo":  # b_i' = beta_i b_i + lam e; e' = e - (eta/K) sum b_i'
-        if not betas:
-            raise ValueError("betas must be a non-empty sequence of values in [0, 1), got []")
-        k = len(betas)
-        rows = [[1 - h] + [-(eta / k) * beta * one for beta in betas]]
+        k = bs.size
+        rows = [[1 - h] + [-(eta / k) * beta * one for beta in bs]]
         for i in range(k):
-            rows.append([lam] + [(betas[i] * one if j == i else zero) for j in range(k)])
+            rows.append([lam] + [(bs[i] * one if j == i else zero) for j in range(k)])
     else:  # sgd_schedule_free, state (z, x): z' = z - h y, y = (1-beta) z + beta x; x' = (1-c) x + c z'
-        c = float(averaging)
         zz, zx = 1 - h * (1 - mu), -h * mu
         rows = [[zz, zx], [c * zz, (1 - c) * one + c * zx]]
     out: Array = np.stack([np.stack(row, axis=-1) for row in rows], axis=-2)
@@ -195,7 +192,9 @@ def family_rate(
             "every step, so it has no constant rate; got 'sgd_schedule_free'"
         )
     lam = (
-        spectrum.eigenvalues if isinstance(spectrum, LeastSquares) else np.asarray(spectrum, dtype=np.float64)
+        spectrum.eigenvalues
+        if isinstance(spectrum, LeastSquares)
+        else check_array("spectrum", spectrum, ndim=(0, 1)).reshape(-1)
     )
     if name == "qhm" and nu == 0:  # the buffer never feeds the error: the rate is plain GD's
         name, momentum = "sgd", 0.0
@@ -256,25 +255,22 @@ def predict_curve(
         [0.5, 0.125, 0.0]
     """
     name = check_choice("optimizer", optimizer, CURVE_METHODS)
-    lrs = np.asarray(learning_rates, dtype=np.float64).reshape(-1)
+    check_type("problem", problem, LeastSquares, "a momentumlab.theory.LeastSquares")
+    lrs = check_array("learning_rates", learning_rates, ndim=1, allow_empty=True)
     n = lrs.size
-    for i, lr in enumerate(lrs):
-        if not (np.isfinite(lr) and lr >= 0):
-            raise ValueError(f"learning_rates must be finite and >= 0 at every step, got {lr!r} at step {i}")
+    check_step_values("learning_rates", lrs, low=0.0)
     at_x = check_bool("at_evaluation_point", at_evaluation_point)
-    moms = _per_step("momentum", momentum, n, low=0.0, high=1.0, high_open=True)
-    nus = _per_step("nu", nu, n, low=0.0, high=1.0, high_open=False)
-    bs = [check_float(f"betas[{i}]", b, low=0.0, high=1.0, high_open=True) for i, b in enumerate(betas)]
-    if name == "aggmo" and not bs:
-        raise ValueError("betas must be a non-empty sequence of values in [0, 1), got []")
+    moms = check_per_step("momentum", momentum, n, low=0.0, high=1.0, high_open=True)
+    nus = check_per_step("nu", nu, n, low=0.0, high=1.0)
+    bs = _betas(betas, name)
     q_power = check_float("weight_lr_power", weight_lr_power, low=0.0)
     r_power = check_float("r", r, low=0.0)
 
-    w = np.asarray(weight, dtype=np.float64).reshape(problem.weight.shape)
+    w = _reshaped("weight", weight, problem.weight.shape)
     if problem.use_bias:
         if bias is None:
             raise ValueError("bias must be given for a problem with a bias (use_bias=True), got None")
-        b = np.asarray(bias, dtype=np.float64).reshape(problem.bias.shape)
+        b = _reshaped("bias", bias, problem.bias.shape)
         err = np.hstack([w - problem.weight, (b - problem.bias)[:, None]])
     else:
         err = w - problem.weight
@@ -290,7 +286,7 @@ def predict_curve(
     errors = [e.copy()]
     for t in range(n):
         eta, mu, c = float(lrs[t]), float(moms[t]), float(cs[t])
-        mats = step_matrices(name, lam, eta, mu, nu=float(nus[t]), betas=bs, averaging=c)
+        mats = step_matrices(name, lam, eta, mu, nu=float(nus[t]), betas=tuple(bs.tolist()), averaging=c)
         state = np.einsum("pab,bkp->akp", mats, state)
         if name == "sgd_schedule_free":
             point = state[1] if at_x else (1 - mu) * state[0] + mu * state[1]

@@ -63,9 +63,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from momentumlab._src.checks import check_bool, check_choice, check_int, check_type
+from momentumlab._src.checks import check_bool, check_choice, check_int, check_per_step, check_type
 from momentumlab._src.types import Array
-from momentumlab.theory._curve import _per_step, averaging_weights, predict_curve, step_matrices
+from momentumlab.theory._curve import averaging_weights, predict_curve, step_matrices
 from momentumlab.theory._quadratic import LeastSquares
 
 #: How batches are drawn: ``"without-replacement"`` (a permutation per epoch, as ``train``)
@@ -302,8 +302,8 @@ def expected_curve(
             optimal_loss=problem.optimal_loss,
         )
 
-    moms = _per_step("momentum", momentum, steps, low=0.0, high=1.0, high_open=True)
-    nus = _per_step("nu", nu, steps, low=0.0, high=1.0, high_open=False)
+    moms = check_per_step("momentum", momentum, steps, low=0.0, high=1.0, high_open=True)
+    nus = check_per_step("nu", nu, steps, low=0.0, high=1.0)
     bs = [float(b) for b in betas]
     free = optimizer == "sgd_schedule_free"
     cs = averaging_weights(lrs, float(weight_lr_power), float(r)) if free else np.ones(steps)

@@ -8,26 +8,26 @@ from typing import Any
 
 import numpy as np
 
-from momentumlab._src.checks import check_float, check_int
+from momentumlab._src.checks import check_array, check_float, check_int
 from momentumlab._src.types import Array
 
 _MAX_THEIL_SEN_POINTS = 400
 _STILL_FALLING = 0.5  # a tail falling at least half as fast as the whole curve is no floor
 
 
-def _history(history: Any, losses: Any) -> tuple[Array, Array]:
+def _history(history: Any, losses: Any, name: str = "history") -> tuple[Array, Array]:
     """``(steps, losses)`` from a RunResult-like object or two arrays (duck-typed)."""
     if losses is None:
         if not (hasattr(history, "record_steps") and hasattr(history, "losses")):
             raise TypeError(
-                "history must be a RunResult (anything with .record_steps and .losses) when losses "
+                f"{name} must be a RunResult (anything with .record_steps and .losses) when losses "
                 f"is None, got {type(history).__name__}"
             )
         steps, values = history.record_steps, history.losses
     else:
         steps, values = history, losses
-    x = np.asarray(steps, dtype=np.float64).ravel()
-    y = np.asarray(values, dtype=np.float64).ravel()
+    x = check_array(name, steps).ravel()
+    y = check_array("losses", values, finite=False).ravel()
     if x.shape != y.shape:
         raise ValueError(f"steps and losses must have the same length, got {x.size} and {y.size}")
     if x.size < 2:
@@ -186,7 +186,10 @@ def fit_rate(
     bound = max(lo * e0, factor * floor)
     below_start = np.flatnonzero(excess <= hi * e0)
     if below_start.size == 0:
-        raise ValueError(f"the excess loss never fell to start * initial ({hi * e0:.3e}); run longer")
+        raise ValueError(
+            f"losses must fall to optimal_loss + start * initial excess ({hi * e0:.3e} above "
+            f"optimal_loss={l_star!r}) to fit a rate; run longer or check optimal_loss"
+        )
     i0 = int(below_start[0])
     bad = np.flatnonzero(~(excess[i0:] >= bound))  # also catches NaN
     i1 = i0 + int(bad[0]) if bad.size else excess.size

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from momentumlab._src.checks import check_bool, check_int
+from momentumlab._src.checks import check_array, check_bool, check_int
 from momentumlab._src.types import Array
 
 
@@ -24,6 +24,14 @@ def _as_float_array(name: str, value: Any) -> Array:
     if not np.issubdtype(value.dtype, np.floating):
         raise TypeError(f"{name} must have a floating dtype, got {value.dtype}")
     return np.asarray(value, dtype=np.float64)
+
+
+def _reshaped(name: str, value: Any, shape: tuple[int, ...]) -> Array:
+    """``value`` checked and reshaped to ``shape`` (anything holding that many values)."""
+    arr = check_array(name, value)
+    if arr.size != int(np.prod(shape)):
+        raise ValueError(f"{name} must have shape {shape} (or as many values), got shape {arr.shape}")
+    return arr.reshape(shape)
 
 
 def _design(features: Any, *, use_bias: bool = True) -> Array:
@@ -166,13 +174,13 @@ class LeastSquares:
             >>> round(q.loss([[2.0]], [1.0]), 10)  # 0.5 * mean(x^2) = 0.5 * 5/3
             0.8333333333
         """
-        w = np.asarray(weight, dtype=np.float64).reshape(self.weight.shape)
+        w = _reshaped("weight", weight, self.weight.shape)
         if bias is None:
             if self.use_bias:
                 raise ValueError("bias must be given for a fit with a bias (use_bias=True), got None")
             b = self.bias
         else:
-            b = np.asarray(bias, dtype=np.float64).reshape(self.bias.shape)
+            b = _reshaped("bias", bias, self.bias.shape)
             if not self.use_bias and np.any(b != 0.0):
                 raise ValueError(
                     f"bias must be None or zeros without a bias (use_bias=False), got {b.tolist()}"

@@ -26,7 +26,7 @@ from typing import Any, overload
 import numpy as np
 import numpy.typing as npt
 
-from momentumlab._src.checks import check_float
+from momentumlab._src.checks import check_array, check_float
 from momentumlab._src.types import Array
 
 
@@ -34,30 +34,16 @@ def _extremes(spectrum: Any) -> tuple[float, float]:
     """``(λ_min, λ_max)`` of a LeastSquares-like object or an array of eigenvalues."""
     evals = getattr(spectrum, "eigenvalues", spectrum)
     try:
-        lam = np.asarray(evals, dtype=np.float64).ravel()
-    except (TypeError, ValueError):
+        lam = check_array("spectrum", evals, low=0.0, low_open=True)
+    except TypeError:
         raise TypeError(
-            f"spectrum must be a LeastSquares or an array of eigenvalues, got {type(spectrum).__name__}"
+            f"spectrum must be a LeastSquares or an array of eigenvalues, got {spectrum!r}"
         ) from None
-    if lam.size == 0:
-        raise ValueError("spectrum must hold at least one eigenvalue, got none")
-    if not np.all(np.isfinite(lam)) or np.any(lam <= 0):
-        raise ValueError(
-            "spectrum eigenvalues must be finite and > 0 (a positive definite Hessian), "
-            f"got min {lam.min()!r}"
-        )
     return float(lam.min()), float(lam.max())
 
 
 def _check_array(name: str, value: Any, *, low: float, low_open: bool) -> Array:
-    arr = np.asarray(value, dtype=np.float64)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    bad = arr <= low if low_open else arr < low
-    if np.any(bad):
-        rel = ">" if low_open else ">="
-        raise ValueError(f"{name} must be {rel} {low}, got {arr[bad].ravel()[0]!r}")
-    return arr
+    return check_array(name, value, low=low, low_open=low_open, allow_empty=True)
 
 
 def mode_rate(eigenvalue: Any, learning_rate: Any, momentum: Any = 0.0) -> Array:

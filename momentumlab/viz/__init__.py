@@ -24,7 +24,6 @@ from momentumlab.viz._losses import plot_losses as plot_losses
 from momentumlab.viz._notebook import LiveLoss as LiveLoss
 from momentumlab.viz._notebook import ProgressBar as ProgressBar
 from momentumlab.viz._schedule import plot_schedule as plot_schedule
-from momentumlab.viz._sweep import config_value as config_value
 from momentumlab.viz._sweep import plot_sweep as plot_sweep
 from momentumlab.viz._theory import plot_rate as plot_rate
 from momentumlab.viz._trajectory import QuadraticSurface as QuadraticSurface
@@ -38,7 +37,6 @@ __all__ = [
     "ProgressBar",
     "QuadraticSurface",
     "Surface",
-    "config_value",
     "explorer",
     "linear_regression_surface",
     "measured_rates",

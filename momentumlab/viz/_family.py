@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from momentumlab import theory
-from momentumlab._src.checks import check_choice, check_float, check_type
+from momentumlab._src.checks import check_array, check_choice, check_float, check_type
 from momentumlab._src.types import Array
 from momentumlab.viz._common import DIVERGED_COLOR, axes, masked
 
@@ -138,13 +138,12 @@ def measured_rates(results: Any, *, optimal_loss: float) -> tuple[Array, Array, 
     return np.array(lrs), np.array(moms), np.array(rates), np.array(diverged, dtype=bool)
 
 
-def _grid(name: str, values: Any) -> Array:
-    try:
-        return np.asarray(values, dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"{name} must be a non-empty ascending sequence of finite numbers, got {values!r}"
-        ) from None
+def _grid(name: str, values: Any, **bounds: Any) -> Array:
+    """A non-empty, strictly ascending 1-D grid of finite numbers within ``bounds``."""
+    arr = check_array(name, values, ndim=(0, 1), **bounds).reshape(-1)
+    if arr.size > 1 and bool(np.any(np.diff(arr) <= 0)):
+        raise ValueError(f"{name} must be strictly ascending, got {arr.tolist()!r}")
+    return arr
 
 
 def _edges(v: Array, log: bool = False) -> Array:
@@ -213,7 +212,8 @@ def plot_phase(
         (3, 5)
     """
     name = check_choice("optimizer", optimizer, PHASE_METHODS)
-    lrs, moms = _grid("learning_rates", learning_rates), _grid("momenta", momenta)
+    lrs = _grid("learning_rates", learning_rates, low=0.0, low_open=True)
+    moms = _grid("momenta", momenta, low=0.0, high=1.0, high_open=True)
     nu = check_float("nu", nu, low=0.0, high=1.0)
     given: Any = betas
     if isinstance(given, str) or not isinstance(given, Sequence) or not given:

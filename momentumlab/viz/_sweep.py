@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from momentumlab import theory
-from momentumlab._src.checks import check_bool, check_float, check_type
+from momentumlab._src.checks import check_array, check_bool, check_float, check_type
 from momentumlab._src.types import Array
 from momentumlab.viz._common import DIVERGED_COLOR, axes, masked
 
@@ -32,7 +32,8 @@ def config_value(config: Any, field: str) -> float:
 
     Example:
         >>> import momentumlab as ml
-        >>> ml.viz.config_value(ml.RunConfig.chapter(), "learning_rate.schedule.factor")
+        >>> from momentumlab.viz._sweep import config_value
+        >>> config_value(ml.RunConfig.chapter(), "learning_rate.schedule.factor")
         0.1
     """
     check_type("field", field, str, "a field name such as 'momentum' or 'learning_rate.schedule.factor'")
@@ -198,6 +199,8 @@ def plot_sweep(
         raise ValueError("spectrum must be None when boundary or optimum are given (choose one source)")
     if spectrum is not None and {x, y} != {_LR, _MOM}:
         raise ValueError(f"spectrum needs x and y to be {_LR!r} and {_MOM!r}, got x={x!r}, y={y!r}")
+    if metric is not None and not callable(metric):
+        raise TypeError(f"metric must be callable or None, got {metric!r}")
     is_runs = isinstance(source, (list, tuple)) and len(source) > 0 and isinstance(source[0], RunResult)
     if is_runs:
         runs = list(source)
@@ -207,19 +210,17 @@ def plot_sweep(
             raise ValueError(
                 "x_values and y_values must be None when source is a list of runs (read from configs)"
             )
-        if metric is not None and not callable(metric):
-            raise TypeError(f"metric must be callable or None, got {metric!r}")
         xs, ys, Z, ran = _grid_from_results(runs, x, y, metric or _final_loss)
     else:
         if isinstance(source, (list, tuple)) and len(source) == 0:
             raise ValueError("source must hold at least one run or be a 2-D array, got an empty sequence")
-        Z = np.asarray(source, dtype=np.float64)
+        Z = check_array("source", source, finite=False)
         if Z.ndim != 2:
             raise ValueError(f"source must be a list of RunResults or a 2-D array, got shape {Z.shape}")
         if x_values is None or y_values is None:
             raise ValueError("x_values and y_values must be given with a matrix source, got None")
-        xs = np.asarray(x_values, dtype=np.float64).reshape(-1)
-        ys = np.asarray(y_values, dtype=np.float64).reshape(-1)
+        xs = check_array("x_values", x_values).reshape(-1)
+        ys = check_array("y_values", y_values).reshape(-1)
         if Z.shape != (ys.size, xs.size):
             raise ValueError(
                 "source must have shape (len(y_values), len(x_values)) = "

@@ -68,7 +68,7 @@ def plot_rate(
     """
     from momentumlab.theory._fit import _history
 
-    x, y = _history(result_or_steps, losses)
+    x, y = _history(result_or_steps, losses, name="result_or_steps")
     rho = check_float("rate", rate, low=0.0, low_open=True)
     l_star = check_float("optimal_loss", optimal_loss)
     k = check_float("power", power, low=0.0)

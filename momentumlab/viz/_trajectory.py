@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from momentumlab._src.checks import check_float, check_int, check_type
+from momentumlab._src.checks import check_array, check_float, check_int, check_overflow, check_type
 from momentumlab._src.types import Array
 from momentumlab.theory import least_squares
 from momentumlab.viz._common import DIVERGED_COLOR, auto_labels, axes, check_labels, masked
@@ -40,7 +40,7 @@ class QuadraticSurface:
         >>> ml.viz.QuadraticSurface(np.eye(3), (0.0, 0.0))
         Traceback (most recent call last):
         ...
-        ValueError: hessian must have shape (2, 2), got (3, 3)
+        ValueError: hessian must have shape (2, 2), got shape (3, 3)
     """
 
     hessian: Array
@@ -48,14 +48,10 @@ class QuadraticSurface:
     offset: float = 0.0
 
     def __post_init__(self) -> None:
-        h = np.asarray(self.hessian, dtype=np.float64)
-        c = np.asarray(self.center, dtype=np.float64)
-        if h.shape != (2, 2):
-            raise ValueError(f"hessian must have shape (2, 2), got {h.shape}")
-        if not np.all(np.isfinite(h)) or not np.allclose(h, h.T):
-            raise ValueError(f"hessian must be finite and symmetric, got {h.tolist()}")
-        if c.shape != (2,) or not np.all(np.isfinite(c)):
-            raise ValueError(f"center must be 2 finite numbers, got {c.tolist()}")
+        h = np.array(check_array("hessian", self.hessian, shape=(2, 2)))
+        c = np.array(check_array("center", self.center, shape=(2,)))
+        if not np.allclose(h, h.T):
+            raise ValueError(f"hessian must be symmetric, got {h.tolist()}")
         h.setflags(write=False)
         c.setflags(write=False)
         object.__setattr__(self, "hessian", h)
@@ -125,7 +121,11 @@ def linear_regression_surface(
     if bias is None:
         fit = least_squares((X, y))
     else:
-        fit = least_squares((X, y.astype(np.float64) - check_float("bias", bias)), use_bias=False)
+        b = check_float("bias", bias)
+        with np.errstate(over="ignore", invalid="ignore"):
+            shifted = y.astype(np.float64) - b
+            check_overflow("surface's loss", {"bias": (bias, 0.5 * np.mean(shifted**2))}, dtype=np.float64)
+        fit = least_squares((X, shifted), use_bias=False)
     p = fit.design.shape[1]
     if fit.rank < p:
         raise ValueError(f"data must give a full-rank least-squares problem, got rank {fit.rank} < {p}")
@@ -233,6 +233,13 @@ def plot_trajectory(
     """
     from momentumlab.runner import RunResult
 
+    given: Any = runs
+    if not isinstance(given, (RunResult, Sequence, np.ndarray)) or isinstance(given, str):
+        raise TypeError(
+            f"runs must be a RunResult or a sequence of RunResults or (n, 2) arrays, got {runs!r}"
+        )
+    if param is not None:
+        check_type("param", param, str, "a parameter name or None")
     items: list[Any] = [runs] if isinstance(runs, RunResult) else list(runs)
     if not items:
         raise ValueError("runs must hold at least one run, got an empty sequence")
