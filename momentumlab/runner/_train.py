@@ -13,7 +13,7 @@ from momentumlab.models import get_params, init_normal, set_params
 from momentumlab.problems import Problem, linear_problem
 from momentumlab.runner._config import RunConfig
 from momentumlab.runner._gluon import check_fit, run_gluon
-from momentumlab.runner._numpy import numpy_reason, run_numpy
+from momentumlab.runner._numpy import numpy_kernel, run_numpy
 from momentumlab.runner._plan import Plan, seed_streams
 from momentumlab.runner._result import EpochInfo, RunResult
 
@@ -138,13 +138,13 @@ def train(
 
     plan = Plan.of(config, n, get_params(net))
     check_fit(net, loss, problem)
-    reason = numpy_reason(config, problem, net, loss)
-    if route == "numpy" and reason is not None:
-        raise ValueError(f"engine must be 'auto' or 'gluon' for this run ({reason}), got 'numpy'")
-    if route == "gluon" or reason is not None:
+    kernel = numpy_kernel(config, problem, net, loss) if route != "gluon" else "engine='gluon' was asked for"
+    if route == "numpy" and isinstance(kernel, str):
+        raise ValueError(f"engine must be 'auto' or 'gluon' for this run ({kernel}), got 'numpy'")
+    if isinstance(kernel, str):
         return run_gluon(plan, problem, net, loss, start=start, callback=callback, record_params=keep_params)
     (result,) = run_numpy(
-        [plan], problem, engine="numpy", start=start, callback=callback, record_params=keep_params
+        [plan], problem, kernel, engine="numpy", start=start, callback=callback, record_params=keep_params
     )
     set_params(net, result.params)
     return result
