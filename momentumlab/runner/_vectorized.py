@@ -193,7 +193,7 @@ def bytes_per_config(
 
 def chunk_size(config: RunConfig, problem: Problem, kernel: Kernel, budget: int) -> int:
     """How many configurations like ``config`` fit in ``budget`` bytes (at least one)."""
-    return max(1, budget // bytes_per_config(config, problem, kernel))
+    return max(1, (budget - kernel.shared_bytes()) // bytes_per_config(config, problem, kernel))
 
 
 def _plans(configs: Sequence[RunConfig], problem: Problem, kernel: Kernel) -> list[Plan]:
