@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import tracemalloc
+from pathlib import Path
 from typing import Any
 
 import mxnet as mx
@@ -24,7 +25,9 @@ from hypothesis import strategies as st
 
 import momentumlab as ml
 from momentumlab.runner._kernels import GRADIENTS, FunctionKernel, kernel_for
-from momentumlab.runner._vectorized import bytes_per_config, chunk_size
+from momentumlab.runner._vectorized import batch_capacity, bytes_per_config, chunk_size
+from momentumlab.sweep._driver import _chunks
+from momentumlab.sweep._worker import Task
 
 TOL = 1e-5
 #: Runs whose loss grew by more than this factor are compared on status only (their round-off
@@ -301,3 +304,41 @@ def test_a_function_without_an_analytic_gradient_takes_the_gluon_engine() -> Non
     result = ml.train(dataclasses.replace(base_config("bowl"), epochs=1), problem)
     assert result.engine == "gluon"
     assert result.losses[-1] < result.losses[0]
+
+
+@pytest.mark.parametrize("name", ["digits-mlp", "saddle"])
+def test_sweeps_take_the_batched_engine_on_every_problem(name: str, tmp_path: Path) -> None:
+    spec = ml.sweep.ProblemSpec(name=name, options=SMALL[name][0])
+    problem = spec.build()
+    base = base_config(name, epochs=1)
+    grid = {"momentum": [0.0, 0.9], "batch_size": [base.batch_size, 2 * base.batch_size]}
+    points = ml.sweep.grid(base, grid, seeds=[0, 1])
+    summary = ml.sweep.run_sweep(points, spec, tmp_path / "s.sqlite")
+    assert (summary.n_done, summary.n_failed) == (8, 0)
+    with ml.sweep.Store(tmp_path / "s.sqlite") as store:
+        results = [r.to_result() for r in store.rows()]
+    assert len(results) == 8
+    assert {r.engine for r in results} == {"numpy-batched"}  # two batches, one per batch size
+    for result in results[::3]:
+        alone = ml.train(result.config, problem)
+        for key, value in alone.params.items():
+            np.testing.assert_array_equal(result.params[key], value, err_msg=key)
+
+
+def test_sweep_batches_hold_what_fits_in_the_memory_budget() -> None:
+    problem = small_problem("digits-mlp")
+    base = base_config("digits-mlp", epochs=1)
+    tasks = [
+        Task(str(i), dataclasses.replace(base, momentum=float(m)))
+        for i, m in enumerate(np.linspace(0, 0.9, 10))
+    ]
+    kernel = kernel_for(problem, problem.make_net(), problem.make_loss())
+    assert not isinstance(kernel, str)
+    budget = kernel.shared_bytes() + 3 * bytes_per_config(base, problem, kernel) + 1
+    assert batch_capacity(base, problem, budget) == 3
+    chunks = _chunks(tasks, None, problem, budget)
+    assert [len(c) for c in chunks] == [3, 3, 3, 1]
+    assert [t.key for c in chunks for t in c] == [t.key for t in tasks]
+    assert [len(c) for c in _chunks(tasks, None, problem)] == [10]
+    with pytest.raises(ValueError, match="memory_budget must be an integer >= 1, got 0"):
+        ml.sweep.run_sweep([base], problem, "unused.sqlite", memory_budget=0)

@@ -230,3 +230,13 @@ def _initial_params(problem: Problem, kernel: Kernel) -> Callable[[RunConfig], d
         return get_params(net)
 
     return drawn
+
+
+def batch_capacity(config: RunConfig, problem_or_data: Problem | LinearData, memory_budget: int) -> int:
+    """How many configurations like ``config`` one :func:`train_many` chunk holds within
+    ``memory_budget`` bytes (at least 1; 1 when ``config`` cannot take the batched engine)."""
+    problem = _as_problem(problem_or_data)
+    kernel = _kernel([config], problem)
+    if isinstance(kernel, str):
+        return 1
+    return chunk_size(config, problem, kernel, check_int("memory_budget", memory_budget, low=1))
