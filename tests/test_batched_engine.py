@@ -311,7 +311,10 @@ def test_sweeps_take_the_batched_engine_on_every_problem(name: str, tmp_path: Pa
     spec = ml.sweep.ProblemSpec(name=name, options=SMALL[name][0])
     problem = spec.build()
     base = base_config(name, epochs=1)
-    grid = {"momentum": [0.0, 0.9], "batch_size": [base.batch_size, 2 * base.batch_size]}
+    grid: dict[str, list[Any]] = {
+        "momentum": [0.0, 0.9],
+        "batch_size": [base.batch_size, 2 * base.batch_size],
+    }
     points = ml.sweep.grid(base, grid, seeds=[0, 1])
     summary = ml.sweep.run_sweep(points, spec, tmp_path / "s.sqlite")
     assert (summary.n_done, summary.n_failed) == (8, 0)

@@ -33,6 +33,7 @@ works.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -49,6 +50,8 @@ from momentumlab.runner._kernels import Kernel, kernel_for
 from momentumlab.runner._plan import Plan
 from momentumlab.runner._result import EpochInfo, RunResult, build_result, end_epoch
 from momentumlab.runner._update import RULE_OPTIMIZERS, UpdateRule, rule_for
+
+logger = logging.getLogger("momentumlab")
 
 # Fields of RunConfig this engine implements; any other field must hold its default value, so a
 # field added later sends runs to the Gluon loop until handled here.
@@ -262,9 +265,11 @@ def run_numpy(
             for a in P:
                 params_ok &= np.isfinite(a.reshape(K, -1)).all(axis=1)
             reasons = divergence_reasons(checked, params_ok)
-            for k in range(K):
-                if stop_epoch[k]:
-                    continue
+            alive = stop_epoch == 0
+            # every epoch of every running config ends in end_epoch when it is reported (a
+            # callback or the INFO log); otherwise only the ones that diverged need it
+            report = callback is not None or logger.isEnabledFor(logging.INFO)
+            for k in np.flatnonzero(alive if report else alive & np.array([bool(r) for r in reasons])):
                 last_loss = float(new[-1][k]) if new else float(losses[-1][k])
                 messages[k] = end_epoch(
                     epoch, learning_rate=float(plans[k].learning_rates[step - 1]), loss=last_loss,
@@ -272,8 +277,8 @@ def run_numpy(
                 )  # fmt: skip
                 if messages[k]:
                     stop_epoch[k] = epoch
-                for j in range(len(P)):
-                    final[j][k] = P[j][k]
+            for j in range(len(P)):
+                final[j][alive] = P[j][alive]
             if stop_epoch.all():
                 break
     if record_params:
@@ -288,7 +293,7 @@ def run_numpy(
     results: list[RunResult] = [None] * K  # type: ignore[list-item]
     for k, plan in enumerate(plans):
         last_epoch = int(stop_epoch[k]) or epochs
-        keep = rec_epoch <= last_epoch
+        keep = slice(None) if last_epoch == epochs else rec_epoch <= last_epoch
         n_steps = min(last_epoch * spe, step)
         own = {name: final[j][k].copy() for j, name in enumerate(names)}
         hist = {name: all_params[j][keep, k] for j, name in enumerate(names)} if record_params else None
