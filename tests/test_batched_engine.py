@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -345,3 +346,46 @@ def test_sweep_batches_hold_what_fits_in_the_memory_budget() -> None:
     assert [len(c) for c in _chunks(tasks, None, problem)] == [10]
     with pytest.raises(ValueError, match="memory_budget must be an integer >= 1, got 0"):
         ml.sweep.run_sweep([base], problem, "unused.sqlite", memory_budget=0)
+
+
+@pytest.mark.parametrize("name", ["logistic", "rosenbrock", "digits-mlp"])
+@pytest.mark.parametrize(("optimizer", "hyperparameters"), [("qhm", {"nu": 0.7}), ("sgd_torch", {})])
+def test_momentum_family_optimizers_batch_through_their_reference_update(
+    name: str, optimizer: str, hyperparameters: dict[str, float]
+) -> None:
+    problem = small_problem(name)
+    base = dataclasses.replace(base_config(name), optimizer=optimizer, hyperparameters=hyperparameters)
+    lr0 = float(base.learning_rate)  # type: ignore[arg-type]
+    # sgd_torch keeps the learning rate outside its buffer: lr (1 - mu) is the same step size
+    scale = (lambda m: 1.0 - m) if optimizer == "sgd_torch" else (lambda m: 1.0)
+    configs = [
+        dataclasses.replace(base, momentum=m, weight_decay=wd, seed=s, learning_rate=lr0 * scale(m))
+        for m, wd, s in [(0.0, 0.0, 0), (0.5, 1e-3, 1), (0.9, 1e-3, 0), (0.9, 0.0, 2)]
+    ]
+    assert ml.can_train_many(configs, problem)
+    for config, result in zip(configs, ml.train_many(configs, problem), strict=True):
+        assert result.engine == "numpy-batched"
+        assert_same_run(result, ml.train(config, problem, engine="gluon"), f"{name}: {config}")
+        np.testing.assert_allclose(result.momenta, float(config.momentum))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "momentum", "hyperparameters", "reason"),
+    [
+        ("qhm", None, {}, "with a momentum number, got None"),
+        ("aggmo", None, {}, "optimizer is 'aggmo'"),
+        ("sgd_schedule_free", 0.9, {}, "optimizer is 'sgd_schedule_free'"),
+        ("sgd", 0.9, {"clip_gradient": 1.0}, "hyperparameters ['clip_gradient']"),
+    ],
+)
+def test_other_optimizers_take_the_gluon_engine_with_a_reason(
+    optimizer: str, momentum: float | None, hyperparameters: dict[str, float], reason: str
+) -> None:
+    problem = small_problem("bowl")
+    config = dataclasses.replace(
+        base_config("bowl", epochs=1), optimizer=optimizer, momentum=momentum, hyperparameters=hyperparameters
+    )
+    assert not ml.can_train_many([config], problem)
+    with pytest.raises(ValueError, match=re.escape(reason)):
+        ml.train(config, problem, engine="numpy")
+    assert ml.train(config, problem).engine == "gluon"

@@ -49,7 +49,7 @@ from momentumlab.runner._divergence import divergence_reasons
 from momentumlab.runner._kernels import Kernel, kernel_for
 from momentumlab.runner._plan import Plan
 from momentumlab.runner._result import EpochInfo, RunResult, build_result, end_epoch
-from momentumlab.runner._update import RULE_OPTIMIZERS, UpdateRule, rule_for
+from momentumlab.runner._update import REFERENCE_OPTIMIZERS, RULE_OPTIMIZERS, UpdateRule, rule_for
 
 logger = logging.getLogger("momentumlab")
 
@@ -99,7 +99,13 @@ def config_reason(config: RunConfig) -> str | None:
     """Why the NumPy engine cannot run ``config`` whatever the problem, or ``None``."""
     if config.optimizer not in RULE_OPTIMIZERS:
         return f"optimizer is {config.optimizer!r}, not one of {list(RULE_OPTIMIZERS)}"
-    extra = [k for k, _ in config.hyperparameters if k not in _HARMLESS_HYPER]
+    own = REFERENCE_OPTIMIZERS.get(config.optimizer, ())
+    if config.optimizer in REFERENCE_OPTIMIZERS and (config.momentum is None or callable(config.momentum)):
+        return (
+            f"optimizer {config.optimizer!r} runs on the NumPy engine with a momentum number, "
+            f"got {config.momentum!r}"
+        )
+    extra = [k for k, _ in config.hyperparameters if k not in _HARMLESS_HYPER and k not in own]
     if extra:
         return f"hyperparameters {extra} are not handled"
     name = _unhandled_field(config)
@@ -171,11 +177,17 @@ def run_numpy(
     moms = np.stack([p.momenta if p.momenta is not None else np.zeros(p.n_steps) for p in plans])
     moms32 = moms.astype(f32)
     wd = np.array([p.config.weight_decay for p in plans], dtype=f32)
-    # the configs of each update rule (one group unless a batch mixes, e.g., nag with and without momentum)
-    by_rule: dict[UpdateRule, list[int]] = {}
+    # the configs of each update rule (one group unless a batch mixes, e.g., nag with and without
+    # momentum; a reference rule takes one weight decay, so its groups share one)
+    by_rule: dict[tuple[UpdateRule, float], list[int]] = {}
     for k, p in enumerate(plans):
-        by_rule.setdefault(rule_for(p.config.optimizer, p.momentum), []).append(k)
-    rule_groups = [(rule, None if len(idx) == K else np.asarray(idx)) for rule, idx in by_rule.items()]
+        rule = rule_for(p.config.optimizer, p.momentum, p.config.hyperparameters)
+        key = float(p.config.weight_decay) if getattr(rule, "scalar_wd", False) else -1.0
+        by_rule.setdefault((rule, key), []).append(k)
+    rule_groups = [
+        (rule, None if len(idx) == K else np.asarray(idx), None if key < 0 else f32(key))
+        for (rule, key), idx in by_rule.items()
+    ]
     slices: list[tuple[slice, Plan]] = []
     lo_k = 0
     for members in groups:
@@ -236,16 +248,17 @@ def run_numpy(
                     G = parts[0] if len(parts) == 1 else [np.concatenate(c) for c in zip(*parts, strict=True)]
                 lr, mu = lrs32[:, step], moms32[:, step]
                 rescale = f32(1.0 / (hi - lo))
-                for rule, idx in rule_groups:
+                for rule, idx, wd_k in rule_groups:
                     for j, tail in enumerate(tails):
                         if idx is None:
                             P[j], V[j] = rule(
-                                P[j], V[j], G[j], lr=lr[tail], momentum=mu[tail], wd=wd[tail], rescale=rescale
-                            )
+                                P[j], V[j], G[j], lr=lr[tail], momentum=mu[tail],
+                                wd=wd[tail] if wd_k is None else wd_k, rescale=rescale,
+                            )  # fmt: skip
                         else:
                             P[j][idx], V[j][idx] = rule(
-                                P[j][idx], V[j][idx], G[j][idx],
-                                lr=lr[idx][tail], momentum=mu[idx][tail], wd=wd[idx][tail], rescale=rescale,
+                                P[j][idx], V[j][idx], G[j][idx], lr=lr[idx][tail], momentum=mu[idx][tail],
+                                wd=wd[idx][tail] if wd_k is None else wd_k, rescale=rescale,
                             )  # fmt: skip
                 step += 1
                 if mask[i]:
