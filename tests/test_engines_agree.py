@@ -230,6 +230,7 @@ def test_rule_for_picks_the_kernel_mxnet_picks() -> None:
     assert _update.rule_for("nag", ml.optim.linear_schedule(0.0, 0.9, 10)) is _update.nag_update
     with pytest.raises(
         ValueError,
-        match=r"optimizer must be one of \['sgd', 'nag', 'qhm', 'sgd_torch'\] for the NumPy engine, got 'adam'",
+        match=r"optimizer must be one of \['sgd', 'nag', 'qhm', 'sgd_torch'\] for the NumPy engine, got "
+        "'adam'",
     ):
         _update.rule_for("adam", None)
