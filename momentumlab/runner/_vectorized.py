@@ -177,7 +177,7 @@ def bytes_per_config(
     Parameters, momentum buffers, gradients and the update's temporaries (6 float32 copies),
     the activations of a batch, the snapshots of one epoch's records (all records with
     ``record_params``), the plan's and the result's per-update arrays (learning rates and
-    momenta) and the recorded losses and metrics.
+    momenta), the recorded losses and metrics, and the batch orders of its seed.
     """
     n = problem.data.n_samples
     spe = math.ceil(n / config.batch_size)
@@ -188,7 +188,8 @@ def bytes_per_config(
     snapshots = (n_records if record_params else per_epoch + 1) * n_params
     floats32 = 6 * n_params + snapshots + kernel.floats_per_config(config.batch_size, own_batches=True)
     floats64 = 7 * steps + 6 * n_records
-    return 4 * floats32 + 8 * floats64 + 2048
+    orders = config.epochs * n if config.shuffle else 0  # int64, when every config has its own seed
+    return 4 * floats32 + 8 * (floats64 + orders) + 2048
 
 
 def chunk_size(config: RunConfig, problem: Problem, kernel: Kernel, budget: int) -> int:
