@@ -229,6 +229,8 @@ def test_rule_for_picks_the_kernel_mxnet_picks() -> None:
     assert _update.rule_for("nag", 0.0) is _update.plain_update
     assert _update.rule_for("nag", ml.optim.linear_schedule(0.0, 0.9, 10)) is _update.nag_update
     with pytest.raises(
-        ValueError, match="optimizer must be one of \\['sgd', 'nag'\\] for the NumPy engine, got 'adam'"
+        ValueError,
+        match=r"optimizer must be one of \['sgd', 'nag', 'qhm', 'sgd_torch'\] for the NumPy engine, got "
+        "'adam'",
     ):
         _update.rule_for("adam", None)

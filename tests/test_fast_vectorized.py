@@ -149,8 +149,16 @@ def test_train_many_type_errors() -> None:
     assert not ml.can_train_many(["x"], data)  # type: ignore[list-item]
 
 
-def test_custom_initialiser_is_refused() -> None:
+def test_custom_initialiser_is_drawn_per_seed_as_train_draws_it() -> None:
     data = ml.data.make_linear_regression(n_samples=50, seed=0)
     base = ml.problems.linear_problem(data)
-    problem = dataclasses.replace(base, init_params=lambda net, rng: ml.models.init_normal(net, seed=rng))
-    assert not ml.can_train_many([ml.RunConfig.chapter()], problem)
+    problem = dataclasses.replace(
+        base, init_params=lambda net, rng: ml.models.init_normal(net, sigma=3.0, seed=rng)
+    )
+    configs = [ml.RunConfig.chapter(seed=s, epochs=1) for s in (0, 1, 0)]
+    assert ml.can_train_many(configs, problem)
+    many = ml.train_many(configs, problem)
+    for config, result in zip(configs, many, strict=True):
+        alone = ml.train(config, problem)
+        np.testing.assert_array_equal(result.params["dense0_weight"], alone.params["dense0_weight"])
+    assert not np.array_equal(many[0].params["dense0_weight"], many[1].params["dense0_weight"])

@@ -429,8 +429,6 @@ UNPROBED: dict[str, str] = {
 # Gaps found and not fixed yet: "callable.param" -> reason.
 # Both live in runner/_vectorized.py, which the batched branch rewrites: fix them there.
 KNOWN_GAPS: dict[str, str] = {
-    "can_train_many.configs": "None/str/complex: unnamed TypeError: 'NoneType' object is not iterable",
-    "train_many.configs": "None/str/complex: unnamed TypeError: 'NoneType' object is not iterable",
 }
 
 # Callables for which NaN and inf are values, not errors, and why (accepted there, not a gap).

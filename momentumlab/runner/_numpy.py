@@ -1,35 +1,39 @@
-"""The NumPy engine: K runs of a linear net under ``L2Loss`` with SGD or NAG, batched.
+"""The NumPy engine: K runs of one problem as one computation, for every problem of the suite.
 
 :func:`momentumlab.train` runs it with K = 1 (``engine="numpy"``), :func:`momentumlab.train_many`
 with K configurations (``engine="numpy-batched"``); both consume :class:`Plan` values, so a
-configuration gives the same result alone or in a batch. On the chapter's problem every
-MXNet call costs tens of microseconds, so the Gluon loop is dominated by overhead; this
-engine runs the same mathematics on NumPy float32 arrays:
+configuration gives the same result alone or in a batch. On small problems every MXNet call
+costs tens of microseconds, so the Gluon loop is dominated by overhead; this engine runs the
+same mathematics on NumPy float32 arrays, K parameter sets stacked along a leading axis:
 
-* forward ``P = X_b Wᵀ + b`` and the ``L2Loss`` gradient ``D = P - Y_b`` (float32); for
-  several outputs ``D`` is divided by their number, as the loss's mean over outputs does;
-* ``g_W = Dᵀ X_b``, ``g_b = Σ_i D_i`` (one product per configuration: the same kernel, and
-  so the same bits, for every K);
+* the **kernel** of the problem's (net, loss) family (:mod:`momentumlab.runner._kernels`:
+  dense stacks under L2, sigmoid or softmax cross-entropy; the 2-D functions with analytic
+  gradients) gives the gradient of the summed loss of every mini-batch, the full-dataset loss
+  of every record and the held-out metric;
 * the update rule of the optimizer (``momentumlab/runner/_update.py``: heavy-ball SGD, or NAG),
   written once as MXNet's kernel orders it in float32, with the plan's learning rate and
-  momentum of every update.
+  momentum of every update, ``1 / batch length`` as rescale and the config's weight decay.
 
-The update formula is bit-exact with MXNet's kernels; the matrix products use NumPy's BLAS
-instead of MXNet's, whose summation order can differ in the last bit, so parameters agree with
-the Gluon engine to about 1e-7 relative, not bit for bit. Records of the full-dataset loss come
-from the data's moments (float64, O(d²) each) when that is cheaper than passes over the data,
-else from a pass (float32 residuals summed in float64). Divergence is decided by the one rule
-of :mod:`momentumlab.runner._divergence` at the end of every epoch; a configuration that
-diverges keeps its parameters of that moment and its result stops there, as it would alone.
+Configurations that share a seed share their batches: the engine sorts the K plans into
+groups of one batch order and computes each group's forward pass on one gathered batch (with
+many distinct orders, each model gathers its own rows). The update formula is bit-exact with
+MXNet's kernels; the matrix products and transcendental functions are NumPy's, whose rounding
+can differ from MXNet's in the last bit, so parameters agree with the Gluon engine to float32
+round-off (about 1e-7 relative on a well-conditioned run), not bit for bit. Divergence is
+decided by the one rule of :mod:`momentumlab.runner._divergence` at the end of every epoch; a
+configuration that diverges keeps its parameters of that moment and its result stops there,
+as it would alone.
 
-:func:`numpy_reason` says why a run cannot take this engine (``None`` when it can); ``train``
-then runs the Gluon loop, so anything this engine does not reproduce (other optimizers, nets
-or losses, gradient clipping, fields of the config it does not know) still works.
+:func:`numpy_kernel` gives the kernel of a run, or says why the run cannot take this engine;
+``train`` then runs the Gluon loop, so anything this engine does not reproduce (other
+optimizers, nets or losses, gradient clipping, fields of the config it does not know) still
+works.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -39,14 +43,15 @@ import mxnet as mx
 import numpy as np
 
 from momentumlab._src.types import Array
-from momentumlab.models._linear import _dense_of
 from momentumlab.problems import Problem
 from momentumlab.runner._config import RunConfig
 from momentumlab.runner._divergence import divergence_reasons
-from momentumlab.runner._moments import SquaredMoments, direct_loss
+from momentumlab.runner._kernels import Kernel, kernel_for
 from momentumlab.runner._plan import Plan
 from momentumlab.runner._result import EpochInfo, RunResult, build_result, end_epoch
-from momentumlab.runner._update import RULE_OPTIMIZERS, UpdateRule, rule_for
+from momentumlab.runner._update import REFERENCE_OPTIMIZERS, RULE_OPTIMIZERS, UpdateRule, rule_for
+
+logger = logging.getLogger("momentumlab")
 
 # Fields of RunConfig this engine implements; any other field must hold its default value, so a
 # field added later sends runs to the Gluon loop until handled here.
@@ -84,16 +89,23 @@ def _unhandled_field(config: RunConfig) -> str | None:
     return None
 
 
-def numpy_reason(config: RunConfig, problem: Problem, net: mx.gluon.Block, loss: Any) -> str | None:
-    """Why the NumPy engine cannot run this configuration, or ``None`` when it can."""
-    return config_reason(config) or model_reason(problem, net, loss)
+def numpy_kernel(config: RunConfig, problem: Problem, net: mx.gluon.Block, loss: Any) -> Kernel | str:
+    """The kernel that runs this configuration on the NumPy engine, or why it cannot."""
+    why = config_reason(config)
+    return why if why is not None else kernel_for(problem, net, loss)
 
 
 def config_reason(config: RunConfig) -> str | None:
-    """The part of :func:`numpy_reason` that depends on the config alone."""
+    """Why the NumPy engine cannot run ``config`` whatever the problem, or ``None``."""
     if config.optimizer not in RULE_OPTIMIZERS:
         return f"optimizer is {config.optimizer!r}, not one of {list(RULE_OPTIMIZERS)}"
-    extra = [k for k, _ in config.hyperparameters if k not in _HARMLESS_HYPER]
+    own = REFERENCE_OPTIMIZERS.get(config.optimizer, ())
+    if config.optimizer in REFERENCE_OPTIMIZERS and (config.momentum is None or callable(config.momentum)):
+        return (
+            f"optimizer {config.optimizer!r} runs on the NumPy engine with a momentum number, "
+            f"got {config.momentum!r}"
+        )
+    extra = [k for k, _ in config.hyperparameters if k not in _HARMLESS_HYPER and k not in own]
     if extra:
         return f"hyperparameters {extra} are not handled"
     name = _unhandled_field(config)
@@ -101,31 +113,6 @@ def config_reason(config: RunConfig) -> str | None:
         return f"config field {name!r} is not handled"
     if int(os.getenv("MXNET_OPTIMIZER_AGGREGATION_SIZE", "4")) <= 0:
         return "MXNET_OPTIMIZER_AGGREGATION_SIZE <= 0 selects other SGD kernels"
-    return None
-
-
-def model_reason(problem: Problem, net: mx.gluon.Block, loss: Any) -> str | None:
-    """The part of :func:`numpy_reason` that depends on the problem, net and loss."""
-    try:
-        dense = _dense_of(net)
-    except TypeError:
-        return f"net is a {type(net).__name__}, not a linear net"
-    if dense.act is not None:
-        return "the Dense layer has an activation"
-    if dense.bias is None:
-        return "the Dense layer has no bias"
-    params = list(net.collect_params().values())
-    if len(params) != 2:
-        return "the net has parameters besides one weight and bias"
-    for p in params:
-        if np.dtype(p.dtype) != np.float32 or p.grad_req != "write" or p.lr_mult != 1.0 or p.wd_mult != 1.0:
-            return f"parameter {p.name!r} is not float32 with grad_req 'write' and unit multipliers"
-    if type(loss) is not mx.gluon.loss.L2Loss or loss._weight != 1.0 or loss._batch_axis != 0:
-        return "loss is not a plain gluon.loss.L2Loss()"
-    if problem.metric not in (None, "loss"):
-        return f"metric {problem.metric!r} is not handled"
-    if problem.data.features.ndim != 2 or problem.data.features.dtype != np.float32:
-        return "features are not a 2-D float32 array"
     return None
 
 
@@ -139,38 +126,27 @@ def gather_per_batch(n_samples: int, n_features: int, batch_size: int) -> bool:
     return batch_size * n_features >= 1000 or n_samples * n_features * 4 > (1 << 28)
 
 
-class _Recorder:
-    """Losses of K affine maps ``(W, b)``: from moments when cheaper than passes, else direct."""
-
-    def __init__(self, X: Array, Y: Array, n_records: int) -> None:
-        d = X.shape[1]
-        self._X, self._Y = X, Y
-        # moments cost one O(n d²) pass, records by passes O(n d) each
-        self._moments = SquaredMoments.of(X, Y) if (d + 1) <= n_records else None
-
-    def __call__(self, W: Array, b: Array) -> Array:
-        """Losses of ``W`` (..., o, d) and ``b`` (..., o), shape ``W.shape[:-2]``, float64."""
-        if self._moments is not None:
-            return np.asarray(self._moments.loss(W, b), dtype=np.float64)
-        flat_W = W.reshape((-1, *W.shape[-2:]))
-        flat_b = b.reshape((-1, b.shape[-1]))
-        values = [direct_loss(self._X, self._Y, w, c) for w, c in zip(flat_W, flat_b, strict=True)]
-        return np.asarray(values, dtype=np.float64).reshape(W.shape[:-2])
+def _order_groups(plans: Sequence[Plan]) -> list[list[int]]:
+    """Indices of the plans grouped by batch order (one seed, or no shuffling: one order)."""
+    groups: dict[int, list[int]] = {}
+    for k, p in enumerate(plans):
+        groups.setdefault(p.config.seed if p.config.shuffle else 0, []).append(k)
+    return list(groups.values())
 
 
-def _labels2d(labels: mx.nd.NDArray) -> Array:
-    y: Array = labels.asnumpy().astype(np.float32, copy=False)
-    return y.reshape(y.shape[0], -1)
+#: Up to this many distinct batch orders, each group's models share one gathered batch;
+#: beyond it every model gathers its own rows (one batched product instead of many calls).
+MAX_ORDER_GROUPS = 16
 
 
-def _param_names(plan: Plan) -> tuple[str, str]:
-    names = list(plan.initial_params)
-    return next(k for k in names if k.endswith("weight")), next(k for k in names if k.endswith("bias"))
+def _stack(values: list[list[Array]], j: int) -> Array:
+    return np.stack([v[j] for v in values])
 
 
 def run_numpy(
     plans: Sequence[Plan],
     problem: Problem,
+    kernel: Kernel,
     *,
     engine: str,
     start: float,
@@ -182,125 +158,131 @@ def run_numpy(
     ``callback`` is called for every configuration's epochs; ``result.wall_time`` is the
     batch's time divided by K.
     """
+    given = list(plans)
+    groups = _order_groups(given)
+    # sort the plans so that every group of one batch order is a contiguous slice (a view)
+    perm = [k for g in groups for k in g]
+    plans = [given[k] for k in perm]
     K = len(plans)
     first = plans[0]
-    data = problem.data
-    X = data.features.asnumpy()
-    Y = _labels2d(data.labels)
+    X, Y = kernel.features, kernel.labels
     n, d = X.shape
-    o = Y.shape[1]
     spe, epochs = first.steps_per_epoch, first.config.epochs
     f32 = np.float32
-    wname, bname = _param_names(first)
-    W = np.stack([p.initial_params[wname] for p in plans]).astype(f32)  # (K, o, d)
-    B = np.stack([p.initial_params[bname] for p in plans]).astype(f32)  # (K, o)
-    vW, vB = np.zeros_like(W), np.zeros_like(B)
+    names = kernel.names
+    P = [np.stack([p.initial_params[name] for p in plans]).astype(f32) for name in names]
+    V = [np.zeros_like(a) for a in P]
+    tails = [(slice(None),) + (None,) * (a.ndim - 1) for a in P]
     lrs32 = np.stack([p.learning_rates for p in plans]).astype(f32)  # (K, total)
     moms = np.stack([p.momenta if p.momenta is not None else np.zeros(p.n_steps) for p in plans])
     moms32 = moms.astype(f32)
     wd = np.array([p.config.weight_decay for p in plans], dtype=f32)
-    wd3, wd2 = wd[:, None, None], wd[:, None]
-    # the configs of each update rule (one group unless a batch mixes, e.g., nag with and without momentum)
-    by_rule: dict[UpdateRule, list[int]] = {}
+    # the configs of each update rule (one group unless a batch mixes, e.g., nag with and without
+    # momentum; a reference rule takes one weight decay, so its groups share one)
+    by_rule: dict[tuple[UpdateRule, float], list[int]] = {}
     for k, p in enumerate(plans):
-        by_rule.setdefault(rule_for(p.config.optimizer, p.momentum), []).append(k)
-    groups = [(rule, None if len(idx) == K else np.asarray(idx)) for rule, idx in by_rule.items()]
-    inv_o = f32(1.0 / o)
-    shared_order = all(
-        all(np.array_equal(a, b) for a, b in zip(p.orders, first.orders, strict=True)) for p in plans
-    )
+        rule = rule_for(p.config.optimizer, p.momentum, p.config.hyperparameters)
+        key = float(p.config.weight_decay) if getattr(rule, "scalar_wd", False) else -1.0
+        by_rule.setdefault((rule, key), []).append(k)
+    rule_groups = [
+        (rule, None if len(idx) == K else np.asarray(idx), None if key < 0 else f32(key))
+        for (rule, key), idx in by_rule.items()
+    ]
+    slices: list[tuple[slice, Plan]] = []
+    lo_k = 0
+    for members in groups:
+        slices.append((slice(lo_k, lo_k + len(members)), plans[lo_k]))
+        lo_k += len(members)
+    own_rows = len(slices) > MAX_ORDER_GROUPS
     identity_order = not first.config.shuffle
     per_batch = gather_per_batch(n, d, first.config.batch_size)
     mask = first.record_mask
     n_records = 1 + epochs * sum(mask)
-    record = _Recorder(X, Y, n_records)
-    held = None
-    if problem.metric == "loss" and problem.heldout is not None:
-        held = _Recorder(problem.heldout.features.asnumpy(), _labels2d(problem.heldout.labels), n_records)
+    kernel.start(n_records)
 
-    thetas: list[tuple[Array, Array]] = [(W.copy(), B.copy())]
-    losses: list[Array] = [record(W, B)]  # each (K,)
+    def evaluate(snaps: list[list[Array]]) -> tuple[Array, Array | None]:
+        """Losses and metrics of snapshots, each ``(len(snaps), K)``."""
+        flat = [_stack(snaps, j).reshape((-1, *P[j].shape[1:])) for j in range(len(P))]
+        shape = (len(snaps), K)
+        metric = kernel.metric(flat)
+        return kernel.losses(flat).reshape(shape), None if metric is None else metric.reshape(shape)
+
+    snapshots: list[list[Array]] = [[a.copy() for a in P]]
+    history: list[list[Array]] = []
+    first_losses, first_metrics = evaluate(snapshots)
+    losses: list[Array] = list(first_losses)  # each (K,)
+    metrics: list[Array] = [] if first_metrics is None else list(first_metrics)
     record_steps = [0]
     record_epoch = [0]
     messages = [""] * K
     stop_epoch = np.zeros(K, dtype=np.int64)  # epoch in which each config diverged (0 = never)
-    final_W, final_B = W.copy(), B.copy()
+    final = [a.copy() for a in P]
     step = 0
     with np.errstate(all="ignore"):
         for epoch in range(1, epochs + 1):
-            first_record = len(thetas)
-            if shared_order:
-                order = first.orders[epoch - 1]
-                if not identity_order and not per_batch:
-                    Xe, Ye = X[order], Y[order]
-            else:
+            if record_params:
+                history.extend(snapshots)
+            snapshots = []
+            if own_rows:
                 orders_k = np.stack([p.orders[epoch - 1] for p in plans])  # (K, n)
+            else:
+                orders = [p.orders[epoch - 1] for _, p in slices]
+                if not identity_order and not per_batch:
+                    permuted = [(X[o], Y[o]) for o in orders]
             for i in range(spe):
                 lo, hi = first.batch(i)
-                if not shared_order:
+                if own_rows:
                     rows_k = orders_k[:, lo:hi]
-                    xb, yb = np.take(X, rows_k, axis=0), np.take(Y, rows_k, axis=0)  # (K, b, ·)
-                    D = np.matmul(xb, W.transpose(0, 2, 1)) + B[:, None, :] - yb
+                    G = kernel.grads(P, np.take(X, rows_k, axis=0), np.take(Y, rows_k, axis=0))
                 else:
-                    if identity_order:
-                        xb, yb = X[lo:hi], Y[lo:hi]
-                    elif per_batch:
-                        rows = order[lo:hi]
-                        xb, yb = X[rows], Y[rows]
-                    else:
-                        xb, yb = Xe[lo:hi], Ye[lo:hi]
-                    D = np.matmul(xb, W.transpose(0, 2, 1)) + B[:, None, :] - yb[None]
-                if o > 1:
-                    D *= inv_o
-                gW = np.matmul(D.transpose(0, 2, 1), xb)
-                gB = D.sum(axis=1)
+                    parts: list[list[Array]] = []
+                    for g, (s, _) in enumerate(slices):
+                        if identity_order:
+                            xb, yb = X[lo:hi], Y[lo:hi]
+                        elif per_batch:
+                            rows = orders[g][lo:hi]
+                            xb, yb = X[rows], Y[rows]
+                        else:
+                            xb, yb = permuted[g][0][lo:hi], permuted[g][1][lo:hi]
+                        parts.append(kernel.grads([a[s] for a in P] if len(slices) > 1 else P, xb, yb))
+                    G = parts[0] if len(parts) == 1 else [np.concatenate(c) for c in zip(*parts, strict=True)]
                 lr, mu = lrs32[:, step], moms32[:, step]
                 rescale = f32(1.0 / (hi - lo))
-                for rule, idx in groups:
-                    if idx is None:
-                        W, vW = rule(
-                            W,
-                            vW,
-                            gW,
-                            lr=lr[:, None, None],
-                            momentum=mu[:, None, None],
-                            wd=wd3,
-                            rescale=rescale,
-                        )
-                        B, vB = rule(B, vB, gB, lr=lr[:, None], momentum=mu[:, None], wd=wd2, rescale=rescale)
-                    else:
-                        l3, m3 = lr[idx, None, None], mu[idx, None, None]
-                        W[idx], vW[idx] = rule(
-                            W[idx], vW[idx], gW[idx], lr=l3, momentum=m3, wd=wd3[idx], rescale=rescale
-                        )
-                        B[idx], vB[idx] = rule(
-                            B[idx],
-                            vB[idx],
-                            gB[idx],
-                            lr=l3[:, 0],
-                            momentum=m3[:, 0],
-                            wd=wd2[idx],
-                            rescale=rescale,
-                        )
+                for rule, idx, wd_k in rule_groups:
+                    for j, tail in enumerate(tails):
+                        if idx is None:
+                            P[j], V[j] = rule(
+                                P[j], V[j], G[j], lr=lr[tail], momentum=mu[tail],
+                                wd=wd[tail] if wd_k is None else wd_k, rescale=rescale,
+                            )  # fmt: skip
+                        else:
+                            P[j][idx], V[j][idx] = rule(
+                                P[j][idx], V[j][idx], G[j][idx], lr=lr[idx][tail], momentum=mu[idx][tail],
+                                wd=wd[idx][tail] if wd_k is None else wd_k, rescale=rescale,
+                            )  # fmt: skip
                 step += 1
                 if mask[i]:
-                    thetas.append((W.copy(), B.copy()))
+                    snapshots.append([a.copy() for a in P])
                     record_steps.append(step)
                     record_epoch.append(epoch)
-            epoch_thetas = thetas[first_record:]
             new: list[Array] = []
-            if epoch_thetas:  # the epoch's records in one call: (records, K)
-                new = list(
-                    record(np.stack([t[0] for t in epoch_thetas]), np.stack([t[1] for t in epoch_thetas]))
-                )
+            if snapshots:  # the epoch's records in one call: (records, K)
+                new_losses, new_metrics = evaluate(snapshots)
+                new = list(new_losses)
+                if new_metrics is not None:
+                    metrics.extend(new_metrics)
             losses.extend(new)
-            end_loss = new[-1] if mask[-1] else record(W, B)
+            end_loss = new[-1] if mask[-1] else kernel.losses(P)
             checked = np.stack([*new, end_loss], axis=1)  # (K, records of the epoch + 1)
-            params_ok = np.isfinite(W).all(axis=(1, 2)) & np.isfinite(B).all(axis=1)
+            params_ok = np.ones(K, dtype=bool)
+            for a in P:
+                params_ok &= np.isfinite(a.reshape(K, -1)).all(axis=1)
             reasons = divergence_reasons(checked, params_ok)
-            for k in range(K):
-                if stop_epoch[k]:
-                    continue
+            alive = stop_epoch == 0
+            # every epoch of every running config ends in end_epoch when it is reported (a
+            # callback or the INFO log); otherwise only the ones that diverged need it
+            report = callback is not None or logger.isEnabledFor(logging.INFO)
+            for k in np.flatnonzero(alive if report else alive & np.array([bool(r) for r in reasons])):
                 last_loss = float(new[-1][k]) if new else float(losses[-1][k])
                 messages[k] = end_epoch(
                     epoch, learning_rate=float(plans[k].learning_rates[step - 1]), loss=last_loss,
@@ -308,40 +290,41 @@ def run_numpy(
                 )  # fmt: skip
                 if messages[k]:
                     stop_epoch[k] = epoch
-                final_W[k], final_B[k] = W[k], B[k]
+            for j in range(len(P)):
+                final[j][alive] = P[j][alive]
             if stop_epoch.all():
                 break
+    if record_params:
+        history.extend(snapshots)
     all_losses = np.stack(losses)  # (R, K)
-    all_W = np.stack([t[0] for t in thetas])  # (R, K, o, d)
-    all_B = np.stack([t[1] for t in thetas])
-    metrics = held(all_W, all_B) if held is not None else None
+    all_metrics = np.stack(metrics) if metrics else None
+    all_params = [_stack(history, j) for j in range(len(P))] if record_params else []
+    final_losses = kernel.losses(final)
     steps_arr = np.asarray(record_steps, dtype=np.int64)
     rec_epoch = np.asarray(record_epoch)
     wall = (time.perf_counter() - start) / K
-    results: list[RunResult] = []
+    results: list[RunResult] = [None] * K  # type: ignore[list-item]
     for k, plan in enumerate(plans):
         last_epoch = int(stop_epoch[k]) or epochs
-        keep = rec_epoch <= last_epoch
+        keep = slice(None) if last_epoch == epochs else rec_epoch <= last_epoch
         n_steps = min(last_epoch * spe, step)
-        Wk, Bk = final_W[k].copy(), final_B[k].copy()
-        history = {wname: all_W[keep, k], bname: all_B[keep, k]} if record_params else None
-        results.append(
-            build_result(
-                plan,
-                engine=engine,
-                problem=problem,
-                losses=all_losses[keep, k],
-                record_steps=steps_arr[keep],
-                learning_rates=plan.learning_rates[:n_steps],
-                momenta=moms[k, :n_steps],
-                params={wname: Wk, bname: Bk},
-                final_loss=float(record(Wk, Bk)),
-                n_steps=n_steps,
-                epochs_completed=last_epoch - 1 if stop_epoch[k] else last_epoch,
-                message=messages[k],
-                wall_time=wall,
-                param_history=history,
-                metrics=metrics[keep, k] if metrics is not None else None,
-            )
+        own = {name: final[j][k].copy() for j, name in enumerate(names)}
+        hist = {name: all_params[j][keep, k] for j, name in enumerate(names)} if record_params else None
+        results[perm[k]] = build_result(
+            plan,
+            engine=engine,
+            problem=problem,
+            losses=all_losses[keep, k],
+            record_steps=steps_arr[keep],
+            learning_rates=plan.learning_rates[:n_steps],
+            momenta=moms[k, :n_steps],
+            params=own,
+            final_loss=float(final_losses[k]),
+            n_steps=n_steps,
+            epochs_completed=last_epoch - 1 if stop_epoch[k] else last_epoch,
+            message=messages[k],
+            wall_time=wall,
+            param_history=hist,
+            metrics=all_metrics[keep, k] if all_metrics is not None else None,
         )
     return results

@@ -26,8 +26,12 @@ def seed_streams(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
 
 
 def noise_seed(seed: int) -> np.random.SeedSequence:
-    """A third stream's seed (optimizer noise, e.g. sgld), independent of the other two."""
-    return np.random.SeedSequence(seed).spawn(3)[2]
+    """A third stream's seed (optimizer noise, e.g. sgld), independent of the other two.
+
+    ``SeedSequence(seed).spawn(3)[2]``, built directly (the same value, a tenth of the cost:
+    ``train_many`` makes one per configuration).
+    """
+    return np.random.SeedSequence(seed, spawn_key=(2,))
 
 
 def batch_orders(config: RunConfig, n_samples: int) -> list[Array]:

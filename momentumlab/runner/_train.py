@@ -13,15 +13,16 @@ from momentumlab.models import get_params, init_normal, set_params
 from momentumlab.problems import Problem, linear_problem
 from momentumlab.runner._config import RunConfig
 from momentumlab.runner._gluon import check_fit, run_gluon
-from momentumlab.runner._numpy import numpy_reason, run_numpy
+from momentumlab.runner._numpy import numpy_kernel, run_numpy
 from momentumlab.runner._plan import Plan, seed_streams
 from momentumlab.runner._result import EpochInfo, RunResult
 
 Callback = Callable[[EpochInfo], None]
 
-#: Values of ``train(..., engine=...)``: ``"auto"`` runs the NumPy engine where it applies and
-#: the Gluon engine otherwise; ``"gluon"`` always runs the Gluon engine; ``"numpy"`` requires
-#: the NumPy engine (a ``ValueError`` says why when it cannot run).
+#: Values of ``train(..., engine=...)``: ``"auto"`` runs the NumPy engine where it applies
+#: (SGD or NAG on every problem of the suite) and the Gluon engine otherwise; ``"gluon"``
+#: always runs the Gluon engine; ``"numpy"`` requires the NumPy engine (a ``ValueError`` says
+#: why when it cannot run).
 ENGINES = ("auto", "gluon", "numpy")
 
 
@@ -56,13 +57,20 @@ def train(
       is applied by the optimizer at every update; the learning rate and momentum of every
       update are recorded. With the same data, initial parameters and batch order, the
       final weights and bias are bit-identical to the chapter's own loop.
-    * ``"numpy"``: for a linear net under ``L2Loss`` with MXNet's SGD or NAG (momentum a number
-      or a schedule), the same update in NumPy float32 (parameters within about 1e-7 relative of
-      the Gluon engine; see ``momentumlab/runner/_numpy.py``), with records from the data's
-      moments in float64. It is the engine of :func:`train_many` at K = 1.
+    * ``"numpy"``: for SGD or NAG (momentum a number or a schedule) on every problem of
+      :func:`momentumlab.problems.names`, i.e. a linear net or an MLP with hidden ReLU layers
+      (with or without biases) under ``L2Loss``, ``SigmoidBinaryCrossEntropyLoss`` or
+      ``SoftmaxCrossEntropyLoss``, or a 2-D test function (bowl, Rosenbrock, Beale, saddle)
+      under ``ObjectiveLoss``: the same plan in NumPy float32 (parameters within float32
+      round-off of the Gluon engine, about 1e-7 relative on a well-conditioned run; see
+      ``momentumlab/runner/_numpy.py`` and ``_kernels.py``), with records summed in float64
+      (a linear net under ``L2Loss`` takes them from the data's moments). It is the engine of
+      :func:`train_many` at K = 1, so a configuration gives the same parameters alone and in
+      a batch.
 
-    ``engine="auto"`` takes the NumPy engine whenever it applies; ``"gluon"`` forces the
-    Gluon engine.
+    ``engine="auto"`` takes the NumPy engine whenever it applies (other optimizers, gradient
+    clipping, a plateau schedule, other nets or losses run on the Gluon engine); ``"gluon"``
+    forces the Gluon engine.
 
     The mean full-dataset loss is recorded once before training and after every mini-batch
     ``i`` with ``i * batch_size % period == 0`` (at most ``max_records_per_epoch`` of them per
@@ -138,13 +146,13 @@ def train(
 
     plan = Plan.of(config, n, get_params(net))
     check_fit(net, loss, problem)
-    reason = numpy_reason(config, problem, net, loss)
-    if route == "numpy" and reason is not None:
-        raise ValueError(f"engine must be 'auto' or 'gluon' for this run ({reason}), got 'numpy'")
-    if route == "gluon" or reason is not None:
+    kernel = numpy_kernel(config, problem, net, loss) if route != "gluon" else "engine='gluon' was asked for"
+    if route == "numpy" and isinstance(kernel, str):
+        raise ValueError(f"engine must be 'auto' or 'gluon' for this run ({kernel}), got 'numpy'")
+    if isinstance(kernel, str):
         return run_gluon(plan, problem, net, loss, start=start, callback=callback, record_params=keep_params)
     (result,) = run_numpy(
-        [plan], problem, engine="numpy", start=start, callback=callback, record_params=keep_params
+        [plan], problem, kernel, engine="numpy", start=start, callback=callback, record_params=keep_params
     )
     set_params(net, result.params)
     return result

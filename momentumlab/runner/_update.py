@@ -13,17 +13,25 @@ Which rule an optimizer uses (:func:`rule_for`), as MXNet's optimizer picks its 
   momentum is 0: the same bits, see there);
 * ``nag`` with momentum ``None`` or 0: :func:`plain_update` (MXNet's ``NAG`` then has no
   buffer and calls ``sgd_update``); with a momentum > 0 or a momentum schedule:
-  :func:`nag_update` (``nag_mom_update``).
+  :func:`nag_update` (``nag_mom_update``);
+* ``qhm`` and ``sgd_torch`` (the momentum family, :data:`REFERENCE_OPTIMIZERS`): their NumPy
+  reference update (``momentumlab/optim/_reference.py``) through :func:`reference_rule`, in
+  float32 (not bit for bit with the family's MXNet optimizers: within float32 round-off).
+  ``aggmo``, ``demon``, ``lookahead`` and ``sgd_schedule_free`` keep state the rule signature
+  does not carry (several buffers, a step count, a slow copy, an evaluation point) and run on
+  the Gluon engine.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from momentumlab._src.types import Array
+from momentumlab.optim._reference import REFERENCE_UPDATES
 
 #: A float32 hyperparameter: a NumPy float32 scalar, or an array broadcasting against the parameter.
 Hyper = Array | np.floating[Any]
@@ -141,7 +149,50 @@ def nag_update(
     return new, v
 
 
-def rule_for(optimizer: str, momentum: object) -> UpdateRule:
+#: Optimizers of the momentum family run through their NumPy reference update
+#: (:data:`momentumlab.optim._reference.REFERENCE_UPDATES`, the oracle their MXNet optimizers
+#: are tested against) evaluated in float32 on K stacked parameter sets, with the
+#: hyperparameters each takes besides ``momentum`` (which must be a number: these optimizers
+#: take no momentum schedule, and ``None`` would mean their own default).
+REFERENCE_OPTIMIZERS: dict[str, tuple[str, ...]] = {"qhm": ("nu",), "sgd_torch": ()}
+
+
+@functools.lru_cache(maxsize=64)
+def reference_rule(optimizer: str, hyperparameters: tuple[tuple[str, Any], ...] = ()) -> UpdateRule:
+    """The update of a :data:`REFERENCE_OPTIMIZERS` optimizer as a rule of this module.
+
+    The reference ``(w, g, state, lr, step, momentum=, wd=, ...)`` is called with the
+    processed gradient ``rescale * grad`` (as the family's optimizers process it) and the
+    velocity as its buffer ``state["b"]``; float32 arrays stay float32, and its arithmetic
+    broadcasts over K stacked parameter sets. Its weight decay is one number
+    (``g + wd w if wd else g``), so the engine calls it once per weight decay.
+
+    Example:
+        >>> import numpy as np
+        >>> f = np.float32
+        >>> rule = reference_rule("qhm", (("nu", 1.0),))
+        >>> w, b = rule(np.ones(1, f), np.zeros(1, f), np.ones(1, f), lr=f(1.0), momentum=f(0.5),
+        ...             wd=0.0, rescale=f(1.0))
+        >>> w.tolist(), b.tolist(), w.dtype
+        ([0.5], [0.5], dtype('float32'))
+    """
+    method = REFERENCE_UPDATES[optimizer]
+    hyper = dict(hyperparameters)
+
+    def rule(
+        weight: Array, velocity: Array, grad: Array, *, lr: Hyper, momentum: Hyper, wd: Hyper, rescale: Hyper
+    ) -> tuple[Array, Array]:
+        new, state = method(weight, rescale * grad, {"b": velocity}, lr, 1, momentum=momentum, wd=wd, **hyper)
+        return new, state["b"]
+
+    rule.__name__ = f"{optimizer}_reference"
+    rule.scalar_wd = True  # type: ignore[attr-defined]
+    return rule
+
+
+def rule_for(
+    optimizer: str, momentum: object, hyperparameters: tuple[tuple[str, Any], ...] = ()
+) -> UpdateRule:
     """The rule MXNet's ``optimizer`` runs with ``momentum`` (``None``, a number or a schedule).
 
     Raises:
@@ -150,7 +201,12 @@ def rule_for(optimizer: str, momentum: object) -> UpdateRule:
     Example:
         >>> rule_for("nag", None).__name__, rule_for("nag", 0.9).__name__, rule_for("sgd", 0.0).__name__
         ('plain_update', 'nag_update', 'sgd_update')
+        >>> rule_for("qhm", 0.9, (("nu", 0.7),)).__name__
+        'qhm_reference'
     """
+    if optimizer in REFERENCE_OPTIMIZERS:
+        keep = REFERENCE_OPTIMIZERS[optimizer]
+        return reference_rule(optimizer, tuple((k, v) for k, v in hyperparameters if k in keep))
     if optimizer == "sgd":
         return sgd_update
     if optimizer == "nag":
@@ -162,4 +218,4 @@ def rule_for(optimizer: str, momentum: object) -> UpdateRule:
 
 
 #: Optimizers with a NumPy update rule.
-RULE_OPTIMIZERS = ("sgd", "nag")
+RULE_OPTIMIZERS = ("sgd", "nag", *REFERENCE_OPTIMIZERS)

@@ -16,6 +16,7 @@ from typing import Any
 from momentumlab._src.checks import check_bool, check_float, check_int, check_type
 from momentumlab.problems import Problem
 from momentumlab.runner import RunConfig, can_train_many
+from momentumlab.runner._vectorized import MEMORY_BUDGET, SHARED_FIELDS, batch_capacity
 from momentumlab.sweep._data import as_spec
 from momentumlab.sweep._executors import Executor, InProcessExecutor
 from momentumlab.sweep._keys import run_key
@@ -132,20 +133,31 @@ def prepare(points: Sequence[Point | RunConfig], data: Any) -> tuple[Any, Any, l
 #: heartbeat's timer).
 MAX_CLAIM_TTL = 1e6
 
-#: Largest batch the default chunking gives the vectorised engine.
-AUTO_BATCH = 32
+#: Largest batch the default chunking gives the batched engine (a chunk goes to one worker).
+AUTO_BATCH = 256
 
 
-def _chunks(todo: list[Task], size: int | None, data: Any) -> list[list[Task]]:
+def _chunks(
+    todo: list[Task], size: int | None, data: Any, memory_budget: int = MEMORY_BUDGET
+) -> list[list[Task]]:
+    """Chunks of tasks for the executor: ``size`` consecutive tasks, or (``None``) the tasks
+    grouped by the fields a batch shares, each group cut into batches that
+    :func:`momentumlab.can_train_many` accepts, of at most :data:`AUTO_BATCH` runs and
+    ``memory_budget`` bytes; runs that cannot be batched go alone."""
     if size is not None:
         return [todo[i : i + size] for i in range(0, len(todo), size)]
+    groups: dict[tuple[str, ...], list[Task]] = {}
+    for t in todo:
+        groups.setdefault(tuple(repr(getattr(t.config, f)) for f in SHARED_FIELDS), []).append(t)
     out: list[list[Task]] = []
-    for i in range(0, len(todo), AUTO_BATCH):
-        batch = todo[i : i + AUTO_BATCH]
-        if len(batch) > 1 and can_train_many([t.config for t in batch], data):
-            out.append(batch)
-        else:
-            out.extend([t] for t in batch)
+    for group in groups.values():
+        cap = min(AUTO_BATCH, batch_capacity(group[0].config, data, memory_budget))
+        for i in range(0, len(group), cap):
+            batch = group[i : i + cap]
+            if len(batch) > 1 and can_train_many([t.config for t in batch], data):
+                out.append(batch)
+            else:
+                out.extend([t] for t in batch)
     return out
 
 
@@ -185,6 +197,7 @@ def run_sweep(
     retry_failed: bool = True,
     progress: Callable[[SweepProgress], None] | None = None,
     claim_ttl: float = 60.0,
+    memory_budget: int = MEMORY_BUDGET,
 ) -> SweepSummary:
     """Run every point not yet finished in ``store`` and store one row per run.
 
@@ -211,13 +224,19 @@ def run_sweep(
         executor: where to run; ``None`` is :class:`InProcessExecutor`.
         chunk_size: runs sent to a worker together, >= 1 (larger amortises per-call overhead
             and gives the vectorised engine whole batches; a lost worker loses its chunk).
-            ``None`` (default): batches of up to :data:`AUTO_BATCH` runs that
-            :func:`momentumlab.can_train_many` accepts, every other run alone. Chunks are
-            formed here, never by the executor, so every executor gets the same ones.
+            ``None`` (default): the runs grouped by the fields a batch shares
+            (``batch_size``, ``epochs``, ``optimizer``, ...), each group cut into batches of up
+            to :data:`AUTO_BATCH` runs that :func:`momentumlab.can_train_many` accepts (every
+            problem of the suite with SGD or NAG), which run as one computation of
+            :func:`momentumlab.train_many`; every other run alone. Chunks are formed here,
+            never by the executor, so every executor gets the same ones.
         retry_failed: run points whose stored status is ``failed`` again.
         progress: called with a :class:`SweepProgress` once before the first run (with
             ``completed=0`` and empty ``key``/``status``) and after every stored row.
         claim_ttl: seconds a claim of this driver outlives its last renewal, in (0, 1e6].
+        memory_budget: bytes one batch of the default chunking may hold at once, >= 1
+            (default 2 GiB): a batch holds at most as many runs as fit (estimated from the
+            problem's parameters, activations, records and updates per run).
 
     Returns:
         A :class:`SweepSummary`.
@@ -237,6 +256,7 @@ def run_sweep(
     size = None if chunk_size is None else check_int("chunk_size", chunk_size, low=1)
     retry = check_bool("retry_failed", retry_failed)
     ttl = check_float("claim_ttl", claim_ttl, low=0.0, low_open=True, high=MAX_CLAIM_TTL)
+    budget = check_int("memory_budget", memory_budget, low=1)
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be callable or None, got {progress!r}")
     if executor is not None:
@@ -313,7 +333,7 @@ def run_sweep(
             progress(SweepProgress(completed=0, total=len(todo), key="", status="", final_loss=math.nan))
         if todo:
             heartbeat = _Heartbeat(st.path, owner, ttl)
-            run(_chunks(todo, size, built), defer=True)
+            run(_chunks(todo, size, built, budget), defer=True)
             poll = min(1.0, ttl / 10)
             while deferred:  # runs another driver holds: wait until stored or its claim expires
                 keys = {t.key for t in deferred}
@@ -325,7 +345,7 @@ def run_sweep(
                 claimable = set(st.claim([t.key for t in left], owner, ttl, retry_failed=retry))
                 deferred.extend(t for t in left if t.key not in claimable)
                 if claimable:  # ours now; run() claims them again chunk by chunk (extends them)
-                    run(_chunks([t for t in left if t.key in claimable], size, built), defer=True)
+                    run(_chunks([t for t in left if t.key in claimable], size, built, budget), defer=True)
                 elif deferred:
                     time.sleep(poll)
         for key in sorted(waiting & mine):  # an executor that lost a run without saying why

@@ -140,9 +140,10 @@ def run_chunk(tasks: Sequence[Task], data: object) -> list[Outcome]:
     for a failing run.
 
     This is the one place that chooses the engine: a chunk of two or more runs that
-    :func:`momentumlab.can_train_many` accepts runs as one batch through
-    :func:`momentumlab.train_many` (``row.result.engine == "numpy-batched"``); anything else runs point
-    by point through :func:`momentumlab.train`.
+    :func:`momentumlab.can_train_many` accepts (SGD or NAG on any problem of the suite) runs
+    as one batch through :func:`momentumlab.train_many` (``row.result.engine ==
+    "numpy-batched"``); anything else runs point by point through :func:`momentumlab.train`.
+    The driver sizes the chunks to its memory budget.
     """
     started = time.time()
     if isinstance(data, (LinearData, Problem)):
