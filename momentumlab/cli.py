@@ -211,6 +211,24 @@ def _stored(spec: ml.sweep.SweepSpec, path: str) -> tuple[int, int]:
         return len(keys & set(store.statuses())), len(keys)
 
 
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30}
+
+
+def _byte_size(text: str) -> int:
+    """``--memory-budget``: bytes, or a number followed by K, M or G (binary units)."""
+    t = text.strip().upper().removesuffix("B").removesuffix("I")
+    unit = t[-1:] if t[-1:] in _UNITS else ""
+    try:
+        value = float(t[: len(t) - len(unit)])
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value * _UNITS[unit] < 1:
+        raise argparse.ArgumentTypeError(
+            f"must be a size of at least 1 byte such as 512M or 2G, got {text!r}"
+        )
+    return int(value * _UNITS[unit])
+
+
 def cmd_sweep(args: argparse.Namespace, out: TextIO) -> int:
     """Run a TOML sweep spec into a store, resumably; Ctrl-C stops it with status 130."""
     doc = _load_toml(args.spec)
@@ -233,6 +251,7 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO) -> int:
                     chunk_size=args.chunk_size,
                     retry_failed=not args.keep_failed,
                     progress=bar,
+                    **({} if args.memory_budget is None else {"memory_budget": args.memory_budget}),
                 )
             except (TypeError, ValueError) as err:
                 raise CliError(f"{args.spec}: {err}") from err
@@ -656,7 +675,11 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--connect-timeout", type=float, default=30.0, help="seconds to reach the scheduler")
     sw.add_argument(
         "--chunk-size", type=int, default=None,
-        help="runs per worker call (default: batches of up to 32 for the vectorised engine, else 1)",
+        help="runs per worker call (default: batches of up to 256 for the batched engine, else 1)",
+    )  # fmt: skip
+    sw.add_argument(
+        "--memory-budget", type=_byte_size, default=None, metavar="SIZE",
+        help="peak memory of one batch, e.g. 512M or 4G (default 2G)",
     )  # fmt: skip
     sw.add_argument("--keep-failed", action="store_true", help="do not rerun points stored as failed")
     sw.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -364,3 +364,26 @@ def test_report_prints_the_held_out_metric(tmp_path: Path) -> None:
     acc = float(lines[3].split()[4])
     assert 0.5 < acc <= 1.0
     assert not math.isnan(acc)
+
+
+def test_sweep_memory_budget_sets_the_batches(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = write_spec(tmp_path / "spec.toml", SPEC)
+    engines = {}
+    for budget in ("2G", "1K"):  # 1 KiB holds no run: every run goes alone
+        store = str(tmp_path / f"{budget}.sqlite")
+        status, _ = _main("sweep", str(spec), "--store", store, "--no-progress", "--memory-budget", budget)
+        assert status == 0
+        with ml.sweep.Store(store) as s:
+            engines[budget] = {r.result.engine for r in s.rows() if r.result is not None}
+    assert engines == {"2G": {"numpy-batched"}, "1K": {"numpy"}}
+    with pytest.raises(SystemExit) as stop:
+        _main("sweep", str(spec), "--store", str(tmp_path / "x.sqlite"), "--memory-budget", "lots")
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --memory-budget: must be a size of at least 1 byte such as 512M or 2G, got 'lots'" in err
+
+
+def test_byte_size_units() -> None:
+    assert [cli._byte_size(t) for t in ("512", "1K", "1.5M", "2G", "2GiB", "3gb")] == [
+        512, 1024, 3 * 2**19, 2 * 2**30, 2 * 2**30, 3 * 2**30,
+    ]  # fmt: skip
