@@ -95,3 +95,16 @@ def test_many_raises_for_the_first_config_with_a_bad_value() -> None:
         Plan.many([good, "x"], N, [{}] * 2)  # type: ignore[list-item]
     with pytest.raises(ValueError, match="n_samples"):
         Plan.many([good], 0, [{}])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 12345, 2**31 - 1])
+def test_seed_streams_are_the_spawned_children(seed: int) -> None:
+    from momentumlab.runner._plan import seed_streams
+
+    init_ss, shuffle_ss = np.random.SeedSequence(seed).spawn(2)
+    init_rng, shuffle_rng = seed_streams(seed)
+    assert np.array_equal(init_rng.standard_normal(5), np.random.default_rng(init_ss).standard_normal(5))
+    assert np.array_equal(shuffle_rng.permutation(20), np.random.default_rng(shuffle_ss).permutation(20))
+    orders = ml.batch_orders(ml.RunConfig(epochs=2, seed=seed), 20)
+    rng = np.random.default_rng(shuffle_ss)
+    assert [o.tolist() for o in orders] == [rng.permutation(20).tolist() for _ in range(2)]

@@ -22,9 +22,17 @@ from momentumlab.runner._config import RunConfig
 
 
 def seed_streams(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
-    """The two independent streams of a run: initial parameters, then shuffle orders."""
-    init_ss, shuffle_ss = np.random.SeedSequence(seed).spawn(2)
-    return np.random.default_rng(init_ss), np.random.default_rng(shuffle_ss)
+    """The two independent streams of a run: initial parameters, then shuffle orders.
+
+    ``SeedSequence(seed).spawn(2)``, each child built directly (the same values, without
+    spawning: ``train_many`` draws them for every seed).
+    """
+    return _stream(seed, 0), _stream(seed, 1)
+
+
+def _stream(seed: int, i: int) -> np.random.Generator:
+    """Stream ``i`` of :func:`seed_streams` alone: ``default_rng(SeedSequence(seed).spawn(i + 1)[i])``."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i,)))
 
 
 def noise_seed(seed: int) -> np.random.SeedSequence:
@@ -53,8 +61,8 @@ def batch_orders(config: RunConfig, n_samples: int) -> list[Array]:
     n = check_int("n_samples", n_samples, low=1)
     if not config.shuffle:
         return [np.arange(n, dtype=np.int64) for _ in range(config.epochs)]
-    _, rng = seed_streams(config.seed)
-    return [rng.permutation(n).astype(np.int64) for _ in range(config.epochs)]
+    rng = _stream(config.seed, 1)
+    return [rng.permutation(n).astype(np.int64, copy=False) for _ in range(config.epochs)]
 
 
 def linear_initial_params(
@@ -66,8 +74,7 @@ def linear_initial_params(
     init stream of ``config.seed``: the weight is ``init_sigma`` times a standard normal
     ``(n_outputs, n_features)`` as float32, the bias is 0 (no draw).
     """
-    init_rng, _ = seed_streams(config.seed)
-    z = init_rng.standard_normal((n_outputs, n_features))
+    z = _stream(config.seed, 0).standard_normal((n_outputs, n_features))
     return {
         names[0]: (float(config.init_sigma) * z).astype(np.float32),
         names[1]: np.zeros(n_outputs, dtype=np.float32),
