@@ -12,6 +12,10 @@ compared, hashed, pickled, stored, keyed, swept and written in TOML. The factori
 exponential decay, :func:`multistep_decay` is :func:`piecewise_scales` with one factor).
 A value keeps no state, so calling it twice, or out of order, gives the same value. It also
 accepts a fractional step (used by :class:`PerEpoch` with ``fractional=True``).
+:meth:`Schedule.per_step` (and :meth:`Schedule.at`) give the values of many steps at once, equal
+bit for bit to calling the value at each step: NumPy computes them where it rounds exactly as
+the scalar code does, and the scalar code runs once per distinct input where it might not
+(``math.cos`` and ``**`` against NumPy's ``cos`` and ``power``).
 
 Example:
     >>> import momentumlab as ml
@@ -34,7 +38,10 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
+import numpy as np
+
 from momentumlab._src.checks import check_bool, check_choice, check_float, check_int, check_type
+from momentumlab._src.types import Array
 
 if TYPE_CHECKING:
     from momentumlab.optim._bridge import ScheduleLR
@@ -74,6 +81,55 @@ class Schedule(abc.ABC):
     @abc.abstractmethod
     def __call__(self, step: float) -> float:
         """The value at ``step`` (from 0)."""
+
+    def per_step(self, n_steps: int) -> Array:
+        """The values of steps ``0 .. n_steps - 1`` as a new float64 array.
+
+        Equal bit for bit to ``[float(self(t)) for t in range(n_steps)]`` (see :meth:`at`).
+
+        Args:
+            n_steps: how many steps, >= 0.
+
+        Example:
+            >>> import momentumlab as ml
+            >>> ml.optim.step_decay(1.0, 2, 0.5).per_step(5).tolist()
+            [1.0, 1.0, 0.5, 0.5, 0.25]
+        """
+        n = check_int("n_steps", n_steps, low=0)
+        return self._at(np.arange(n, dtype=np.int64))
+
+    def at(self, steps: Sequence[float] | Array) -> Array:
+        """The values at ``steps`` (a 1-D sequence of integer or fractional steps), float64.
+
+        Equal bit for bit to ``[float(self(t)) for t in steps]``: the kinds whose formula
+        NumPy evaluates with the same roundings compute it on the whole array (constant,
+        polynomial and linear, staircase and piecewise decays, joins, warmups, epoch
+        binding); the rest (cosines, non-integer powers, one-cycle) call the scalar value
+        once per distinct input, which also makes an epoch schedule one call per epoch. A
+        :class:`CustomSchedule` is called at every step, in order.
+
+        Args:
+            steps: the steps, a 1-D sequence of real numbers.
+
+        Raises:
+            TypeError: for steps that are not a 1-D sequence of real numbers.
+
+        Example:
+            >>> import momentumlab as ml
+            >>> ml.optim.linear_schedule(1.0, 0.0, 4).at([0, 2, 2.5, 9]).tolist()
+            [1.0, 0.5, 0.375, 0.0]
+        """
+        arr = np.asarray(steps)
+        if arr.ndim != 1 or arr.dtype.kind not in "iuf":
+            raise TypeError(
+                f"steps must be a 1-D sequence of real numbers, got {steps!r} "
+                f"(shape {arr.shape}, dtype {arr.dtype})"
+            )
+        return self._at(arr.astype(np.int64 if arr.dtype.kind in "iu" else np.float64, copy=False))
+
+    def _at(self, steps: Array) -> Array:
+        """The values at a 1-D int64 or float64 array of steps (overridden by vector forms)."""
+        return _per_distinct(self, steps)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, TOML-safe data ``{"kind": ..., **parameters}`` (the inverse of :func:`schedule_from_dict`).
@@ -120,6 +176,22 @@ def _to_data(value: Any) -> Any:
     if isinstance(value, (tuple, list)):
         return [_to_data(v) for v in value]
     return value
+
+
+def _per_distinct(fn: Callable[[Any], float], x: Array) -> Array:
+    """``float(fn(v))`` for every entry of ``x``, called once per distinct value (a pure ``fn``)."""
+    if x.size == 0:
+        return np.zeros(0, dtype=np.float64)
+    distinct, where = np.unique(x, return_inverse=True)
+    out: Array = np.array([float(fn(v)) for v in distinct.tolist()], dtype=np.float64)[where]
+    return out
+
+
+def _child_at(schedule: Any, steps: Array) -> Array:
+    """The values of a nested schedule (a :class:`Schedule` after the checks) at ``steps``."""
+    if isinstance(schedule, Schedule):
+        return schedule._at(steps)
+    return np.array([float(schedule(v)) for v in steps.tolist()], dtype=np.float64)
 
 
 def _nested_from_data(name: str, value: Any) -> Any:
@@ -194,6 +266,9 @@ class ConstantSchedule(Schedule):
     def __call__(self, step: float) -> float:
         return self.value
 
+    def _at(self, steps: Array) -> Array:
+        return np.full(len(steps), self.value, dtype=np.float64)
+
 
 def constant_schedule(value: float) -> ConstantSchedule:
     """A schedule that returns ``value`` at every step.
@@ -244,6 +319,14 @@ class PolynomialSchedule(Schedule):
         c = min(max(step - self.transition_begin, 0), T)
         frac = 1 - c / T
         return (self.init_value - self.end_value) * float(frac**self.power) + self.end_value
+
+    def _at(self, steps: Array) -> Array:
+        T = self.transition_steps
+        frac = 1 - np.minimum(np.maximum(steps - self.transition_begin, 0), T) / T
+        p = self.power
+        # x ** 1.0 is x; any other power goes through ``**`` (NumPy's power may round differently)
+        powered = frac if p == 1.0 else _per_distinct(lambda f: f**p, frac)
+        return (self.init_value - self.end_value) * powered + self.end_value
 
 
 def polynomial_schedule(
@@ -315,6 +398,9 @@ class LinearSchedule(Schedule):
     def __call__(self, step: float) -> float:
         return self._general(step)
 
+    def _at(self, steps: Array) -> Array:
+        return self._general._at(steps)
+
 
 def linear_schedule(
     init_value: float, end_value: float, transition_steps: int, *, transition_begin: int = 0
@@ -377,14 +463,31 @@ class ExponentialDecay(Schedule):
             p = d / self.transition_steps
             if self.staircase:
                 p = math.floor(p)
-            try:
-                value = self.init_value * r**p
-            except OverflowError:  # a rate > 1 past the float range: the value is unbounded
-                value = math.copysign(math.inf, self.init_value) if self.init_value else 0.0
+            value = self._decayed(p)
         end = self.end_value
         if end is not None:
             value = max(value, end) if r < 1 else min(value, end)
         return value
+
+    def _decayed(self, p: float) -> float:
+        """``init_value * decay_rate ** p`` (infinite, not an ``OverflowError``, past the float range)."""
+        try:
+            return float(self.init_value * self.decay_rate**p)
+        except OverflowError:  # a rate > 1 past the float range: the value is unbounded
+            return math.copysign(math.inf, self.init_value) if self.init_value else 0.0
+
+    def _at(self, steps: Array) -> Array:
+        d = steps - self.transition_begin
+        out = np.full(len(steps), self.init_value, dtype=np.float64)
+        later = d > 0
+        p = d[later] / self.transition_steps
+        # a staircase has one exponent per period: ``**`` runs once for each
+        out[later] = _per_distinct(self._decayed, np.floor(p) if self.staircase else p)
+        end = self.end_value
+        if end is None:
+            return out
+        # max(value, end) is end only when end > value (and min(value, end) when end < value)
+        return np.where(end > out if self.decay_rate < 1 else end < out, end, out)
 
 
 def exponential_decay(
@@ -468,6 +571,9 @@ class StepDecay(Schedule):
 
     def __call__(self, step: float) -> float:
         return self._general(step)
+
+    def _at(self, steps: Array) -> Array:
+        return self._general._at(steps)
 
 
 def step_decay(init_value: float, step_size: int, factor: float) -> StepDecay:
@@ -555,6 +661,11 @@ class PiecewiseScales(Schedule):
     def __call__(self, step: float) -> float:
         return self._values[bisect.bisect_right(self._bounds, step)]
 
+    def _at(self, steps: Array) -> Array:
+        i = np.searchsorted(np.array(self._bounds, dtype=np.int64), steps, side="right")
+        out: Array = np.array(self._values, dtype=np.float64)[i]
+        return out
+
     def _field_to_data(self, name: str, value: Any) -> Any:
         if name == "boundaries_and_scales":
             return {str(b): s for b, s in value}
@@ -637,6 +748,9 @@ class MultistepDecay(Schedule):
     def __call__(self, step: float) -> float:
         return self._general(step)
 
+    def _at(self, steps: Array) -> Array:
+        return self._general._at(steps)
+
 
 def multistep_decay(init_value: float, milestones: Sequence[int], factor: float) -> MultistepDecay:
     """Multiply by ``factor`` at each milestone: torch's ``MultiStepLR(milestones, gamma)``.
@@ -692,6 +806,11 @@ class PiecewiseConstant(Schedule):
     def __call__(self, step: float) -> float:
         return self.values[bisect.bisect_right(self._bounds, step)]
 
+    def _at(self, steps: Array) -> Array:
+        i = np.searchsorted(np.array(self._bounds, dtype=np.int64), steps, side="right")
+        out: Array = np.array(self.values, dtype=np.float64)[i]
+        return out
+
 
 def piecewise_constant(boundaries: Sequence[int], values: Sequence[float]) -> PiecewiseConstant:
     """``values[i]`` on ``[boundaries[i-1], boundaries[i])``: keras' ``PiecewiseConstantDecay``.
@@ -739,11 +858,18 @@ class CosineDecay(Schedule):
         _span("init_value and end_value", self.init_value, self.end_value)
 
     def __call__(self, step: float) -> float:
-        T = self.decay_steps
-        c = step if self.periodic else min(step, T)
-        cosine = (1 + math.cos(math.pi * c / T)) / 2
+        return self._of_clipped(step if self.periodic else min(step, self.decay_steps))
+
+    def _of_clipped(self, c: float) -> float:
+        cosine = (1 + math.cos(math.pi * c / self.decay_steps)) / 2
         v1 = self.end_value
         return v1 + (self.init_value - v1) * float(cosine**self.exponent)
+
+    def _at(self, steps: Array) -> Array:
+        # math.cos per distinct clipped step: the floor after ``decay_steps`` is one call
+        return _per_distinct(
+            self._of_clipped, steps if self.periodic else np.minimum(steps, self.decay_steps)
+        )
 
 
 def cosine_decay(
@@ -897,6 +1023,16 @@ class JoinSchedules(Schedule):
         i = bisect.bisect_right(self._bounds, step)
         return float(self.schedules[i](step - self._starts[i] if self.shift else step))
 
+    def _at(self, steps: Array) -> Array:
+        part = np.searchsorted(np.array(self._bounds, dtype=np.int64), steps, side="right")
+        out = np.empty(len(steps), dtype=np.float64)
+        for i, schedule in enumerate(self.schedules):
+            here = part == i
+            if here.any():
+                x = steps[here]
+                out[here] = _child_at(schedule, x - self._starts[i] if self.shift else x)
+        return out
+
 
 def join_schedules(
     schedules: Sequence[Schedule | StepFunction], boundaries: Sequence[int], *, shift: bool = True
@@ -962,6 +1098,18 @@ class Warmup(Schedule):
             # written as start + increase (not optax's (v0 - v1) * frac + v1) so step 0 is exactly v0
             return v0 + (self._target - v0) * step / W
         return float(self.schedule(step - W if self.shift else step))
+
+    def _at(self, steps: Array) -> Array:
+        W, v0 = self.warmup_steps, self.start_value
+        out = np.empty(len(steps), dtype=np.float64)
+        warm = steps < W
+        if warm.any():
+            out[warm] = v0 if self.mode == "constant" else v0 + (self._target - v0) * steps[warm] / W
+        after = ~warm
+        if after.any():
+            x = steps[after]
+            out[after] = _child_at(self.schedule, x - W if self.shift else x)
+        return out
 
 
 def warmup(
@@ -1052,6 +1200,24 @@ class WarmupStableDecay(Schedule):
             return peak
         p = min(max(step - W - S, 0) / D, 1.0)
         return self.end_value + (peak - self.end_value) * WSD_SHAPES[self.decay_shape](p)
+
+    def _at(self, steps: Array) -> Array:
+        W, S, D = self.warmup_steps, self.stable_steps, self.decay_steps
+        peak, v0, v1 = self.peak_value, self.init_value, self.end_value
+        out = np.full(len(steps), peak, dtype=np.float64)
+        warm = steps < W
+        out[warm] = v0 + (peak - v0) * steps[warm] / W
+        decay = steps >= W + S
+        p = np.minimum(np.maximum(steps[decay] - W - S, 0) / D, 1.0)
+        shape = self.decay_shape
+        if shape == "linear":
+            left = 1.0 - p
+        elif shape == "1-sqrt":
+            left = 1.0 - np.sqrt(p)  # sqrt is correctly rounded in both
+        else:
+            left = _per_distinct(WSD_SHAPES[shape], p)
+        out[decay] = v1 + (peak - v1) * left
+        return out
 
 
 def warmup_stable_decay(
@@ -1351,6 +1517,9 @@ class PerEpoch(Schedule):
         """The value during epoch ``step`` (from 0; floored unless ``fractional``)."""
         return float(self.schedule(step if self.fractional else int(step // 1)))
 
+    def _at(self, steps: Array) -> Array:
+        return _child_at(self.schedule, steps if self.fractional else (steps // 1).astype(np.int64))
+
     def bind(self, steps_per_epoch: int) -> BoundPerEpoch:
         """The per-step schedule for runs with ``steps_per_epoch`` updates per epoch."""
         return BoundPerEpoch(self.schedule, steps_per_epoch, fractional=self.fractional)
@@ -1387,6 +1556,15 @@ class BoundPerEpoch(Schedule):
         if self.fractional:
             return float(self.schedule(step / spe))
         return float(self.schedule(int(step // spe)))
+
+    def _at(self, steps: Array) -> Array:
+        spe = self.steps_per_epoch
+        if self.fractional:
+            return _child_at(self.schedule, steps / spe)
+        epochs = (steps // spe).astype(np.int64)
+        if isinstance(self.schedule, CustomSchedule):  # one call per epoch, then repeated
+            return _per_distinct(self.schedule, epochs)
+        return _child_at(self.schedule, epochs)
 
 
 def bind_schedule(
@@ -1460,6 +1638,9 @@ class EpochDecay(Schedule):
         """The value during epoch ``step`` counted from 0 (as :class:`PerEpoch` passes it)."""
         return self.learning_rate(self.init_value, int(step) + 1)
 
+    def _at(self, steps: Array) -> Array:
+        return _per_distinct(self, np.trunc(steps).astype(np.int64))
+
     def learning_rate(self, base: float, epoch: int) -> float:
         """The learning rate used during ``epoch`` (1-based) for a base rate ``base``."""
         e = check_int("epoch", epoch, low=1)
@@ -1516,6 +1697,9 @@ class CustomSchedule(Schedule):
 
     def __call__(self, step: float) -> float:
         return float(self.fn(step))
+
+    def _at(self, steps: Array) -> Array:
+        return np.array([float(self.fn(v)) for v in steps.tolist()], dtype=np.float64)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, CustomSchedule) and other.fn is self.fn

@@ -63,6 +63,21 @@ def _readonly(a: Array) -> Array:
     return a
 
 
+#: The 1-D per-record and per-update arrays of a :class:`RunResult`.
+_ARRAY_FIELDS = ("losses", "record_steps", "learning_rates", "momenta", "metrics")
+
+
+def _frozen(values: Array | Sequence[float], dtype: type) -> Array:
+    """``values`` as an array of ``dtype`` the result may keep: a read-only array of that dtype
+    (whose base is read-only too, like a slice of a plan's array) is kept without a copy,
+    anything else is copied."""
+    if type(values) is np.ndarray and values.dtype == dtype and not values.flags.writeable:
+        base = values.base
+        if base is None or (type(base) is np.ndarray and not base.flags.writeable):
+            return values
+    return np.array(values, dtype=dtype)
+
+
 @dataclass(frozen=True, kw_only=True)
 class EpochInfo:
     """What a callback receives at the end of every epoch.
@@ -139,19 +154,24 @@ class RunResult:
 
     def __post_init__(self) -> None:
         self._check_types()
-        for name in ("losses", "record_steps", "learning_rates", "momenta", "metrics"):
-            _readonly(getattr(self, name))
-        n_records = len(self.losses)
-        lengths = {
-            "record_steps": (len(self.record_steps), n_records, "len(losses)"),
-            "learning_rates": (len(self.learning_rates), self.n_steps, "n_steps"),
-            "momenta": (len(self.momenta), self.n_steps, "n_steps"),
-        }
-        if len(self.metrics):
-            lengths["metrics"] = (len(self.metrics), n_records, "len(losses) (or 0 without a metric)")
-        for name, (got, want, what) in lengths.items():
-            if got != want:
-                raise ValueError(f"{name} must have {what} = {want} entries, got {got}")
+        for name in _ARRAY_FIELDS:
+            getattr(self, name).setflags(write=False)
+        n_records, n_steps = len(self.losses), self.n_steps
+        if (
+            len(self.record_steps) != n_records
+            or len(self.learning_rates) != n_steps
+            or len(self.momenta) != n_steps
+            or len(self.metrics) not in (0, n_records)
+        ):
+            lengths = {
+                "record_steps": (len(self.record_steps), n_records, "len(losses)"),
+                "learning_rates": (len(self.learning_rates), n_steps, "n_steps"),
+                "momenta": (len(self.momenta), n_steps, "n_steps"),
+                "metrics": (len(self.metrics) or n_records, n_records, "len(losses) (or 0 without a metric)"),
+            }
+            for name, (got, want, what) in lengths.items():
+                if got != want:
+                    raise ValueError(f"{name} must have {what} = {want} entries, got {got}")
         for pname, history in self.param_history.items():
             if np.shape(history)[:1] != (n_records,):
                 raise ValueError(
@@ -160,9 +180,16 @@ class RunResult:
                 )
 
     def _check_types(self) -> None:
-        """Every field of its type: a record of what ran, so values (NaN in a diverged run) are free."""
+        """Every field of its type: a record of what ran, so values (NaN in a diverged run) are free.
+
+        The common case (exact ``ndarray``, ``float``, ``int``, ``str`` and ``dict`` fields, as
+        :func:`build_result` makes them) is recognised in a few comparisons; anything else goes
+        through the full checks, which also write the messages.
+        """
+        if self._plain_types():
+            return
         check_type("config", self.config, RunConfig, "a RunConfig")
-        for name in ("losses", "record_steps", "learning_rates", "momenta", "metrics"):
+        for name in _ARRAY_FIELDS:
             value = getattr(self, name)
             check_type(name, value, np.ndarray, "a 1-D numpy.ndarray of numbers")
             if value.ndim != 1:
@@ -185,6 +212,31 @@ class RunResult:
             check_type(name, getattr(self, name), str, "a str")
         if self.metric_name is not None:
             check_type("metric_name", self.metric_name, str, "a str or None")
+
+    def _plain_types(self) -> bool:
+        """Whether every field has exactly the type (and arrays the shape) the full checks allow."""
+        for name in _ARRAY_FIELDS:
+            a = getattr(self, name)
+            if type(a) is not np.ndarray or a.ndim != 1 or a.dtype.kind not in "iuf":
+                return False
+        return (
+            type(self.config) is RunConfig
+            and (self.weight is None or type(self.weight) is np.ndarray)
+            and (self.bias is None or type(self.bias) is np.ndarray)
+            and type(self.params) is dict
+            and type(self.param_history) is dict
+            and type(self.wall_time) is float
+            and type(self.final_loss) is float
+            and type(self.diverged) is bool
+            and type(self.n_steps) is int
+            and type(self.steps_per_epoch) is int
+            and type(self.epochs_completed) is int
+            and min(self.n_steps, self.steps_per_epoch, self.epochs_completed) >= 0
+            and type(self.message) is str
+            and type(self.engine) is str
+            and type(self.problem_name) is str
+            and (self.metric_name is None or type(self.metric_name) is str)
+        )
 
     def __eq__(self, other: object) -> bool:
         """Field by field: arrays equal in shape, dtype and value (NaN equals NaN)."""
@@ -298,8 +350,8 @@ def build_result(
         config=plan.config,
         losses=np.array(losses, dtype=np.float64),
         record_steps=np.array(record_steps, dtype=np.int64),
-        learning_rates=np.array(learning_rates, dtype=np.float64),
-        momenta=np.array(momenta, dtype=np.float64),
+        learning_rates=_frozen(learning_rates, np.float64),
+        momenta=_frozen(momenta, np.float64),
         params=own,
         weight=weight,
         bias=bias,

@@ -26,7 +26,7 @@ from momentumlab.problems import Problem, linear_problem
 from momentumlab.runner._config import RunConfig
 from momentumlab.runner._kernels import Kernel, kernel_for
 from momentumlab.runner._numpy import config_reason, run_numpy
-from momentumlab.runner._plan import Plan, batch_orders, linear_initial_params
+from momentumlab.runner._plan import Plan, linear_initial_params
 from momentumlab.runner._result import RunResult
 from momentumlab.runner._train import _initialize
 
@@ -209,20 +209,18 @@ def chunk_size(config: RunConfig, problem: Problem, kernel: Kernel, budget: int)
 
 
 def _plans(configs: Sequence[RunConfig], problem: Problem, kernel: Kernel) -> list[Plan]:
-    """One plan per configuration; configs sharing a seed share the draws."""
-    n = problem.data.n_samples
+    """One plan per configuration (:meth:`Plan.many`: configs sharing a seed share the draws,
+    configs sharing a learning rate or momentum share its per-step values)."""
     inits: dict[tuple[int, float], dict[str, Array]] = {}
-    orders: dict[int, tuple[Array, ...]] = {}
     draw = _initial_params(problem, kernel)
-    plans: list[Plan] = []
-    for c in configs:
+
+    def initial(c: RunConfig) -> dict[str, Array]:
         key = (c.seed, float(c.init_sigma) if problem.init_params is None else 0.0)
         if key not in inits:
             inits[key] = draw(c)
-        if c.seed not in orders:
-            orders[c.seed] = tuple(batch_orders(c, n))
-        plans.append(Plan.of(c, n, inits[key], orders=orders[c.seed]))
-    return plans
+        return inits[key]
+
+    return Plan.many(configs, problem.data.n_samples, initial)
 
 
 def _initial_params(problem: Problem, kernel: Kernel) -> Callable[[RunConfig], dict[str, Array]]:
