@@ -100,12 +100,13 @@ def batches(draw: st.DrawFn, name: str) -> list[ml.RunConfig]:
     return configs
 
 
-def assert_same_run(a: ml.RunResult, b: ml.RunResult, what: str) -> None:
+def assert_same_run(a: ml.RunResult, b: ml.RunResult, what: str, *, same_rates: bool = True) -> None:
     """``a`` (the batched engine) against ``b`` (the reference run) within the tolerance."""
     assert a.diverged == b.diverged, (what, a.message, b.message)
     assert a.epochs_completed == b.epochs_completed, what
     np.testing.assert_array_equal(a.record_steps, b.record_steps, err_msg=what)
-    np.testing.assert_allclose(a.learning_rates, b.learning_rates, rtol=1e-15, err_msg=what)
+    if same_rates:
+        np.testing.assert_allclose(a.learning_rates, b.learning_rates, rtol=1e-15, err_msg=what)
     assert a.params.keys() == b.params.keys()
     assert len(a.losses) == len(b.losses) > 0
     assert len(a.metrics) == len(b.metrics)
@@ -147,9 +148,47 @@ def test_batches_match_their_own_gluon_runs(name: str) -> None:
             assert result.config == config
             gluon = ml.train(config, problem, engine="gluon")
             assert gluon.engine == "gluon"
-            assert_same_run(result, gluon, f"{name} config {i}: {config}")
+            try:
+                assert_same_run(result, gluon, f"{name} config {i}: {config}")
+            except AssertionError:
+                # A run whose own outcome moves past the tolerance when its learning rate moves
+                # by 1e-7 (about float32 round-off) is chaotic at float32 resolution: no two
+                # float32 engines can agree on it. Only then is the disagreement excused.
+                nudged = ml.train(_nudged(config, 1e-7), problem, engine="gluon")
+                if result.diverged != gluon.diverged or _agree(gluon, nudged):
+                    raise
 
     check()
+
+
+def _nudged(config: ml.RunConfig, rel: float) -> ml.RunConfig:
+    """``config`` with its learning rate (a number or ``PerEpoch(EpochDecay)``) times ``1 + rel``."""
+    lr = config.learning_rate
+    if isinstance(lr, ml.optim.PerEpoch):
+        inner = lr.schedule
+        assert isinstance(inner, ml.optim.EpochDecay)
+        bumped = dataclasses.replace(inner, init_value=inner.init_value * (1 + rel))
+        return dataclasses.replace(config, learning_rate=dataclasses.replace(lr, schedule=bumped))
+    assert isinstance(lr, float)
+    return dataclasses.replace(config, learning_rate=lr * (1 + rel))
+
+
+def _agree(a: ml.RunResult, b: ml.RunResult) -> bool:
+    try:
+        assert_same_run(a, b, "nudged", same_rates=False)
+    except AssertionError:
+        return False
+    return True
+
+
+def test_nudging_separates_chaotic_from_well_conditioned_runs() -> None:
+    """The excuse above is no blanket: a well-conditioned run survives the nudge (so a real
+    disagreement on it still fails), while a nudge of 1e-2 is seen."""
+    bowl = small_problem("bowl")
+    calm = base_config("bowl")
+    reference = ml.train(calm, bowl, engine="gluon")
+    assert _agree(reference, ml.train(_nudged(calm, 1e-7), bowl, engine="gluon"))
+    assert not _agree(reference, ml.train(_nudged(calm, 1e-2), bowl, engine="gluon"))
 
 
 @pytest.mark.slow
