@@ -71,6 +71,10 @@ class Kernel:
 
     names: tuple[str, ...]
     shapes: tuple[tuple[int, ...], ...]
+    #: Whether the engine stores the K models as the fastest axis of every parameter stack
+    #: (Fortran order): for parameters of a few numbers, an update broadcasting a ``(K, 1)``
+    #: hyperparameter then runs one long inner loop instead of K loops of a few elements.
+    models_last: bool = False
 
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
@@ -397,8 +401,14 @@ GRADIENTS: dict[type, Callable[[Any, Array, Array], tuple[Array, Array]]] = {
 }
 
 
+#: Points of a 2-D function evaluated at once by :meth:`FunctionKernel.losses`.
+_VALUE_CHUNK = 1 << 14
+
+
 class FunctionKernel(Kernel):
     """A :class:`~momentumlab.models.Function2D` under :class:`~momentumlab.models.ObjectiveLoss`."""
+
+    models_last = True
 
     def __init__(self, problem: Problem, net: Function2D) -> None:
         super().__init__(problem)
@@ -411,7 +421,9 @@ class FunctionKernel(Kernel):
         """Every example of a batch has the loss ``f(xy)``: the summed gradient is ``b ∇f``."""
         xy = params[0]
         gx, gy = self._gradient(self.block, xy[:, 0], xy[:, 1])
-        g = np.stack([gx, gy], axis=1)
+        g = np.empty((2, len(gx)), dtype=f32)  # models last in memory like the parameters
+        g[0], g[1] = gx, gy
+        g = g.T
         b = x.shape[-2]
         if b != 1:
             g *= f32(b)
@@ -420,8 +432,13 @@ class FunctionKernel(Kernel):
     def losses(self, params: Sequence[Array]) -> Array:
         """``f`` of every point, in float64 (past float32's range: ``inf``)."""
         xy = params[0]
+        out = np.empty(xy.shape[0])
         with np.errstate(all="ignore"):
-            return _as_float32_range(np.asarray(self.block.value(xy[:, 0], xy[:, 1]), dtype=np.float64))
+            # in chunks whose float64 temporaries stay in the cache
+            for lo in range(0, len(out), _VALUE_CHUNK):
+                part = xy[lo : lo + _VALUE_CHUNK]
+                out[lo : lo + _VALUE_CHUNK] = _as_float32_range(self.block.value(part[:, 0], part[:, 1]))
+        return out
 
 
 # --------------------------------------------------------------------------- choosing
