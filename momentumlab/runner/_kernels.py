@@ -48,7 +48,7 @@ f32 = np.float32
 
 #: Floats of activations a record pass may hold at once (chunks of models and rows keep it under
 #: this), and the most rows of one chunk.
-_EVAL_FLOATS = 1 << 20
+_EVAL_FLOATS = 1 << 18
 _EVAL_ROWS = 512
 #: Bytes a record pass holds besides the parameters: the activations, their float64 copies and
 #: the per-example losses (measured with tracemalloc: about 10 bytes per activation float).
@@ -199,24 +199,17 @@ class DenseKernel(Kernel):
 
     # ------------------------------------------------------------------ forward and gradient
 
-    def _forward(self, params: Sequence[Array], x: Array, *, fused: bool = False) -> list[Array]:
+    def _forward(self, params: Sequence[Array], x: Array) -> list[Array]:
         """Inputs and outputs of every layer: ``[x, h_1, ..., z]`` (each ``(K, b, width)``).
 
-        With ``fused`` and inputs shared by the K models, the first layer is one product
-        ``(b, d) x (d, K o)`` (2-3 times faster than K products, but its rounding depends on K);
-        without, every model has its own product, so a model's bits do not depend on the batch
-        it is in. Training steps use the second, record passes the first.
+        Every model has its own product, so a model's bits do not depend on the batch it is
+        in (record passes take one product for all models: :meth:`_outputs`).
         """
         acts = [x]
         h = x
         last = len(self.layers) - 1
         for j, (wi, bi) in enumerate(self.layers):
-            W = params[wi]
-            if fused and h.ndim == 2:  # inputs shared by the K models: one product
-                K, o = W.shape[0], W.shape[1]
-                z = (h @ W.reshape(K * o, -1).T).reshape(h.shape[0], K, o).transpose(1, 0, 2)
-            else:
-                z = np.matmul(h, W.transpose(0, 2, 1))
+            z = np.matmul(h, params[wi].transpose(0, 2, 1))
             if bi is not None:
                 z += params[bi][:, None, :]
             if j < last:
@@ -287,30 +280,71 @@ class DenseKernel(Kernel):
         return _as_float32_range(self._reduce(params, X, Y, self._example_losses) / X.shape[0])
 
     def _example_losses(self, z: Array, y: Array) -> Array:
-        """Per-example losses (``(M, rows)``) of float32 outputs ``z``, in float32 like Gluon's
-        (the records sum them in float64)."""
+        """Per-example losses of float32 outputs ``z`` (``(..., o)``) against labels ``y``
+        broadcasting against them (class indices: against ``z[..., 0]``), in float32 like
+        Gluon's (the records sum them in float64)."""
+        o = z.shape[-1]
         if self.kind == "l2":
             r = z - y
-            out: Array = f32(0.5) * (r * r).mean(axis=-1)
+            r *= r
+            out: Array = r[..., 0] if o == 1 else r.mean(axis=-1)
+            out *= f32(0.5)
             return out
         if self.kind == "bce":
             # log(1 + e) rather than log1p(e): 3x faster in float32, and its absolute error
             # (below 1e-7 per example) is far under the records' tolerance
-            tail = np.log(f32(1.0) + np.exp(-np.abs(z)))
-            bce: Array = (np.maximum(z, f32(0.0)) - z * y + tail).mean(axis=-1)
-            return bce
+            tail = np.abs(z)
+            np.negative(tail, out=tail)
+            np.exp(tail, out=tail)
+            tail += f32(1.0)
+            np.log(tail, out=tail)
+            zy = z * y
+            bce = np.maximum(z, f32(0.0))
+            bce -= zy
+            bce += tail
+            out = bce[..., 0] if o == 1 else bce.mean(axis=-1)
+            return out
         top = z.max(axis=-1, keepdims=True)
         shifted = z - top
-        lse = np.log(np.exp(shifted).sum(axis=-1))
-        picked = np.take_along_axis(shifted, np.broadcast_to(y[None, :, None], (*z.shape[:2], 1)), axis=-1)
-        soft: Array = lse - picked[..., 0]
-        return soft
+        lse: Array = np.log(np.exp(shifted).sum(axis=-1))
+        lse -= np.take_along_axis(shifted, y[..., None], axis=-1)[..., 0]
+        return lse
+
+    def _outputs(self, params: Sequence[Array], x: Array) -> tuple[Array, int]:
+        """The outputs of M models on shared rows ``x`` for a record pass, and their rows axis.
+
+        The first layer is one product ``(rows, d) x (d, M o)`` (2-3 times faster than M
+        products, but its rounding depends on M); one layer gives ``(rows, M, o)`` (rows
+        axis 0: every later operation runs along the long, contiguous models axis), more
+        layers continue with one product per model and give ``(M, rows, o)`` (rows axis 1).
+        """
+        rows = x.shape[0]
+        wi, bi = self.layers[0]
+        W = params[wi]
+        M, o = W.shape[0], W.shape[1]
+        z = x @ W.reshape(M * o, -1).T  # (rows, M o)
+        if bi is not None:
+            z += params[bi].reshape(M * o)
+        if len(self.layers) == 1:
+            return z.reshape(rows, M, o), 0
+        np.maximum(z, f32(0.0), out=z)
+        h = z.reshape(rows, M, o).transpose(1, 0, 2)
+        last = len(self.layers) - 1
+        for j in range(1, len(self.layers)):
+            wi, bi = self.layers[j]
+            h = np.matmul(h, params[wi].transpose(0, 2, 1))
+            if bi is not None:
+                h += params[bi][:, None, :]
+            if j < last:
+                np.maximum(h, f32(0.0), out=h)
+        return h, 1
 
     def _reduce(
         self, params: Sequence[Array], X: Array, Y: Array, per_example: Callable[[Array, Array], Array]
     ) -> Array:
         """``Σ_rows per_example(z, y)`` for M models over ``X`` (float64), in chunks of rows and
-        models whose activations hold at most :data:`_EVAL_FLOATS` floats."""
+        models whose activations hold at most :data:`_EVAL_FLOATS` floats; ``y`` broadcasts
+        against the outputs ``z`` (see :meth:`_outputs` for their layout)."""
         M, n = params[0].shape[0], X.shape[0]
         width = sum(self.widths)
         rows = max(1, min(n, _EVAL_ROWS, _EVAL_FLOATS // width))
@@ -319,8 +353,10 @@ class DenseKernel(Kernel):
         for m0 in range(0, M, models):
             part = [a[m0 : m0 + models] for a in params]
             for lo in range(0, n, rows):
-                z = self._forward(part, X[lo : lo + rows], fused=True)[-1]
-                total[m0 : m0 + models] += per_example(z, Y[lo : lo + rows]).sum(axis=-1, dtype=np.float64)
+                z, axis = self._outputs(part, X[lo : lo + rows])
+                y = Y[lo : lo + rows]
+                y = y[:, None] if axis == 0 else y[None]
+                total[m0 : m0 + models] += per_example(z, y).sum(axis=axis, dtype=np.float64)
         return total
 
     def losses(self, params: Sequence[Array]) -> Array:
@@ -345,11 +381,9 @@ class DenseKernel(Kernel):
             if m == "loss":
                 return self._mean_loss(params, X, Y, None)
             if m == "accuracy":
-                hits = self._reduce(params, X, Y, lambda z, y: (z.argmax(axis=-1) == y).astype(np.float64))
+                hits = self._reduce(params, X, Y, lambda z, y: z.argmax(axis=-1) == y)
             else:
-                hits = self._reduce(
-                    params, X, Y, lambda z, y: ((z[..., 0] > 0) == y[:, 0]).astype(np.float64)
-                )
+                hits = self._reduce(params, X, Y, lambda z, y: (z[..., 0] > 0) == y[..., 0])
         return hits / X.shape[0]
 
     def shared_bytes(self) -> int:
