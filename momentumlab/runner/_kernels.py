@@ -47,7 +47,8 @@ from momentumlab.runner._moments import SquaredMoments, _as_float32_range, direc
 f32 = np.float32
 
 #: Floats of activations a record pass may hold at once (chunks of models and rows keep it under
-#: this), and the most rows of one chunk.
+#: this), and the most rows of one chunk (at most 1000: the sigmoid loss multiplies one factor
+#: of at most 2 per row in float64).
 _EVAL_FLOATS = 1 << 18
 _EVAL_ROWS = 512
 #: Bytes a record pass holds besides the parameters: the activations, their float64 copies and
@@ -277,19 +278,22 @@ class DenseKernel(Kernel):
             if moments is not None:
                 return np.asarray(moments.loss(W, B), dtype=np.float64)
             return np.asarray([direct_loss(X, Y, w, b) for w, b in zip(W, B, strict=True)], dtype=np.float64)
-        return _as_float32_range(self._reduce(params, X, Y, self._example_losses) / X.shape[0])
+        return _as_float32_range(self._reduce(params, X, Y, self._summed_losses) / X.shape[0])
 
-    def _example_losses(self, z: Array, y: Array) -> Array:
+    def _summed_losses(self, z: Array, y: Array, axis: int) -> Array:
         """Per-example losses of float32 outputs ``z`` (``(..., o)``) against labels ``y``
-        broadcasting against them (class indices: against ``z[..., 0]``), in float32 like
-        Gluon's (the records sum them in float64)."""
+        broadcasting against them (class indices: against ``z[..., 0]``), summed over the rows
+        ``axis`` in float64: ``(M,)``. The per-example terms are float32 like Gluon's; the
+        sigmoid loss sums its ``log(1 + e^{-|z|})`` terms as the log of their float64 product
+        (one ``log`` per model instead of one per example; at most :data:`_EVAL_ROWS` factors
+        of at most 2, so the product stays finite)."""
         o = z.shape[-1]
         if self.kind == "l2":
             r = z - y
             r *= r
-            out: Array = r[..., 0] if o == 1 else r.mean(axis=-1)
-            out *= f32(0.5)
-            return out
+            sq: Array = r.sum(axis=axis, dtype=np.float64)  # (M, o)
+            half: Array = 0.5 * (sq[:, 0] if o == 1 else sq.mean(axis=-1))
+            return half
         if self.kind == "bce":
             # log(1 + e) rather than log1p(e): 3x faster in float32, and its absolute error
             # (below 1e-7 per example) is far under the records' tolerance
@@ -297,18 +301,19 @@ class DenseKernel(Kernel):
             np.negative(tail, out=tail)
             np.exp(tail, out=tail)
             tail += f32(1.0)
-            np.log(tail, out=tail)
-            zy = z * y
+            logs = np.log(np.multiply.reduce(tail, axis=axis, dtype=np.float64))  # (M, o)
             bce = np.maximum(z, f32(0.0))
-            bce -= zy
-            bce += tail
-            out = bce[..., 0] if o == 1 else bce.mean(axis=-1)
-            return out
+            bce -= z * y
+            total: Array = bce.sum(axis=axis, dtype=np.float64)
+            total += logs
+            summed: Array = total[:, 0] if o == 1 else total.mean(axis=-1)
+            return summed
         top = z.max(axis=-1, keepdims=True)
         shifted = z - top
         lse: Array = np.log(np.exp(shifted).sum(axis=-1))
         lse -= np.take_along_axis(shifted, y[..., None], axis=-1)[..., 0]
-        return lse
+        out: Array = lse.sum(axis=axis, dtype=np.float64)
+        return out
 
     def _outputs(self, params: Sequence[Array], x: Array) -> tuple[Array, int]:
         """The outputs of M models on shared rows ``x`` for a record pass, and their rows axis.
@@ -340,11 +345,11 @@ class DenseKernel(Kernel):
         return h, 1
 
     def _reduce(
-        self, params: Sequence[Array], X: Array, Y: Array, per_example: Callable[[Array, Array], Array]
+        self, params: Sequence[Array], X: Array, Y: Array, summed: Callable[[Array, Array, int], Array]
     ) -> Array:
-        """``Σ_rows per_example(z, y)`` for M models over ``X`` (float64), in chunks of rows and
-        models whose activations hold at most :data:`_EVAL_FLOATS` floats; ``y`` broadcasts
-        against the outputs ``z`` (see :meth:`_outputs` for their layout)."""
+        """``Σ_chunks summed(z, y, rows axis)`` for M models over ``X`` (float64), in chunks of
+        rows and models whose activations hold at most :data:`_EVAL_FLOATS` floats; ``y``
+        broadcasts against the outputs ``z`` (see :meth:`_outputs` for their layout)."""
         M, n = params[0].shape[0], X.shape[0]
         width = sum(self.widths)
         rows = max(1, min(n, _EVAL_ROWS, _EVAL_FLOATS // width))
@@ -356,7 +361,7 @@ class DenseKernel(Kernel):
                 z, axis = self._outputs(part, X[lo : lo + rows])
                 y = Y[lo : lo + rows]
                 y = y[:, None] if axis == 0 else y[None]
-                total[m0 : m0 + models] += per_example(z, y).sum(axis=axis, dtype=np.float64)
+                total[m0 : m0 + models] += summed(z, y, axis)
         return total
 
     def losses(self, params: Sequence[Array]) -> Array:
@@ -381,9 +386,11 @@ class DenseKernel(Kernel):
             if m == "loss":
                 return self._mean_loss(params, X, Y, None)
             if m == "accuracy":
-                hits = self._reduce(params, X, Y, lambda z, y: z.argmax(axis=-1) == y)
+                hits = self._reduce(params, X, Y, lambda z, y, ax: (z.argmax(axis=-1) == y).sum(axis=ax))
             else:
-                hits = self._reduce(params, X, Y, lambda z, y: (z[..., 0] > 0) == y[..., 0])
+                hits = self._reduce(
+                    params, X, Y, lambda z, y, ax: ((z[..., 0] > 0) == y[..., 0]).sum(axis=ax)
+                )
         return hits / X.shape[0]
 
     def shared_bytes(self) -> int:

@@ -185,7 +185,7 @@ def _stacked(plans: Sequence[Plan], name: str, models_last: bool) -> Array:
     return np.asfortranarray(out) if models_last else out
 
 
-def _per_step(values: Sequence[Array], block: int = 256) -> Array:
+def _per_step(values: Sequence[Array], block: int = 64) -> Array:
     """K per-update float64 arrays as one ``(n_updates, K)`` float32 array (a row per update:
     the engine reads one contiguous row a step), transposed in blocks of models."""
     K = len(values)
