@@ -15,7 +15,11 @@ the shared machine hits both. Peak memory is measured in one more, untimed, batc
 ``tracemalloc`` (NumPy reports its arrays to it), beside the estimate the chunking uses.
 
 Usage (from ``benchmarks/``): ``python bench_batched.py [--repeats 3] [--only digits-mlp,bowl]
-[--scale 0.1]`` (``--scale`` multiplies every K, for a quick look).
+[--scale 0.1] [--profile]`` (``--scale`` multiplies every K, for a quick look; ``--profile``
+prints where one batched call spends its time, the 12 functions with the most own time).
+On a shared machine the wall-clock ratios move with the load; ``--cpu`` times CPU seconds of
+this process instead (run it with ``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1`` to compare
+versions: the CPU time of one thread).
 """
 
 from __future__ import annotations
@@ -81,15 +85,27 @@ def chapter_configs(base: ml.RunConfig, k: int) -> list[ml.RunConfig]:
     ]
 
 
-def interleaved(fns: list[Callable[[], Any]], repeats: int) -> list[float]:
+def interleaved(
+    fns: list[Callable[[], Any]], repeats: int, clock: Callable[[], float] = time.perf_counter
+) -> list[float]:
     """Median seconds of each function, repeats interleaved."""
     times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeats):
         for i, fn in enumerate(fns):
-            t0 = time.perf_counter()
+            t0 = clock()
             fn()
-            times[i].append(time.perf_counter() - t0)
+            times[i].append(clock() - t0)
     return [statistics.median(t) for t in times]
+
+
+def profile(fn: Callable[[], Any]) -> None:
+    """Print the 12 functions where one call of ``fn`` spends the most own time."""
+    import cProfile
+    import pstats
+
+    prof = cProfile.Profile()
+    prof.runcall(fn)
+    pstats.Stats(prof).sort_stats("tottime").print_stats(12)
 
 
 def peak_bytes(fn: Callable[[], Any]) -> int:
@@ -117,7 +133,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", default=",".join(TARGETS))
     parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--cpu", action="store_true")
     args = parser.parse_args()
+    clock = time.process_time if args.cpu else time.perf_counter
     print(
         f"{'target':14s} {'K':>6s} {'one run s':>10s} {'gluon s':>8s} {'batch s':>9s} "
         f"{'x one run':>10s} {'x gluon':>8s} {'goal':>6s} {'met':>4s} {'peak MiB':>9s} {'est MiB':>8s}"
@@ -149,7 +168,7 @@ def main() -> None:
 
         assert ml.can_train_many(configs, problem)
         one(), gluon()  # warm-up
-        t_one, t_gluon, t_batch = interleaved([one, gluon, batch], args.repeats)
+        t_one, t_gluon, t_batch = interleaved([one, gluon, batch], args.repeats, clock)
         peak = peak_bytes(batch)
         ratio = t_batch / t_one
         print(
@@ -158,6 +177,8 @@ def main() -> None:
             f"{peak / 2**20:9.1f} {estimate(configs, problem) / 2**20:8.1f}",
             flush=True,
         )
+        if args.profile:
+            profile(batch)
     print("one run: ml.train(base, problem) (chapter: the chapter's own Gluon loop); gluon: engine='gluon'")
 
 

@@ -47,8 +47,9 @@ from momentumlab.runner._moments import SquaredMoments, _as_float32_range, direc
 f32 = np.float32
 
 #: Floats of activations a record pass may hold at once (chunks of models and rows keep it under
-#: this), and the most rows of one chunk.
-_EVAL_FLOATS = 1 << 20
+#: this), and the most rows of one chunk (at most 1000: the sigmoid loss multiplies one factor
+#: of at most 2 per row in float64).
+_EVAL_FLOATS = 1 << 18
 _EVAL_ROWS = 512
 #: Bytes a record pass holds besides the parameters: the activations, their float64 copies and
 #: the per-example losses (measured with tracemalloc: about 10 bytes per activation float).
@@ -71,6 +72,10 @@ class Kernel:
 
     names: tuple[str, ...]
     shapes: tuple[tuple[int, ...], ...]
+    #: Whether the engine stores the K models as the fastest axis of every parameter stack
+    #: (Fortran order): for parameters of a few numbers, an update broadcasting a ``(K, 1)``
+    #: hyperparameter then runs one long inner loop instead of K loops of a few elements.
+    models_last: bool = False
 
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
@@ -195,24 +200,17 @@ class DenseKernel(Kernel):
 
     # ------------------------------------------------------------------ forward and gradient
 
-    def _forward(self, params: Sequence[Array], x: Array, *, fused: bool = False) -> list[Array]:
+    def _forward(self, params: Sequence[Array], x: Array) -> list[Array]:
         """Inputs and outputs of every layer: ``[x, h_1, ..., z]`` (each ``(K, b, width)``).
 
-        With ``fused`` and inputs shared by the K models, the first layer is one product
-        ``(b, d) x (d, K o)`` (2-3 times faster than K products, but its rounding depends on K);
-        without, every model has its own product, so a model's bits do not depend on the batch
-        it is in. Training steps use the second, record passes the first.
+        Every model has its own product, so a model's bits do not depend on the batch it is
+        in (record passes take one product for all models: :meth:`_outputs`).
         """
         acts = [x]
         h = x
         last = len(self.layers) - 1
         for j, (wi, bi) in enumerate(self.layers):
-            W = params[wi]
-            if fused and h.ndim == 2:  # inputs shared by the K models: one product
-                K, o = W.shape[0], W.shape[1]
-                z = (h @ W.reshape(K * o, -1).T).reshape(h.shape[0], K, o).transpose(1, 0, 2)
-            else:
-                z = np.matmul(h, W.transpose(0, 2, 1))
+            z = np.matmul(h, params[wi].transpose(0, 2, 1))
             if bi is not None:
                 z += params[bi][:, None, :]
             if j < last:
@@ -280,33 +278,78 @@ class DenseKernel(Kernel):
             if moments is not None:
                 return np.asarray(moments.loss(W, B), dtype=np.float64)
             return np.asarray([direct_loss(X, Y, w, b) for w, b in zip(W, B, strict=True)], dtype=np.float64)
-        return _as_float32_range(self._reduce(params, X, Y, self._example_losses) / X.shape[0])
+        return _as_float32_range(self._reduce(params, X, Y, self._summed_losses) / X.shape[0])
 
-    def _example_losses(self, z: Array, y: Array) -> Array:
-        """Per-example losses (``(M, rows)``) of float32 outputs ``z``, in float32 like Gluon's
-        (the records sum them in float64)."""
+    def _summed_losses(self, z: Array, y: Array, axis: int) -> Array:
+        """Per-example losses of float32 outputs ``z`` (``(..., o)``) against labels ``y``
+        broadcasting against them (class indices: against ``z[..., 0]``), summed over the rows
+        ``axis`` in float64: ``(M,)``. The per-example terms are float32 like Gluon's; the
+        sigmoid loss sums its ``log(1 + e^{-|z|})`` terms as the log of their float64 product
+        (one ``log`` per model instead of one per example; at most :data:`_EVAL_ROWS` factors
+        of at most 2, so the product stays finite)."""
+        o = z.shape[-1]
         if self.kind == "l2":
             r = z - y
-            out: Array = f32(0.5) * (r * r).mean(axis=-1)
-            return out
+            r *= r
+            sq: Array = r.sum(axis=axis, dtype=np.float64)  # (M, o)
+            half: Array = 0.5 * (sq[:, 0] if o == 1 else sq.mean(axis=-1))
+            return half
         if self.kind == "bce":
             # log(1 + e) rather than log1p(e): 3x faster in float32, and its absolute error
             # (below 1e-7 per example) is far under the records' tolerance
-            tail = np.log(f32(1.0) + np.exp(-np.abs(z)))
-            bce: Array = (np.maximum(z, f32(0.0)) - z * y + tail).mean(axis=-1)
-            return bce
+            tail = np.abs(z)
+            np.negative(tail, out=tail)
+            np.exp(tail, out=tail)
+            tail += f32(1.0)
+            logs = np.log(np.multiply.reduce(tail, axis=axis, dtype=np.float64))  # (M, o)
+            bce = np.maximum(z, f32(0.0))
+            bce -= z * y
+            total: Array = bce.sum(axis=axis, dtype=np.float64)
+            total += logs
+            summed: Array = total[:, 0] if o == 1 else total.mean(axis=-1)
+            return summed
         top = z.max(axis=-1, keepdims=True)
         shifted = z - top
-        lse = np.log(np.exp(shifted).sum(axis=-1))
-        picked = np.take_along_axis(shifted, np.broadcast_to(y[None, :, None], (*z.shape[:2], 1)), axis=-1)
-        soft: Array = lse - picked[..., 0]
-        return soft
+        lse: Array = np.log(np.exp(shifted).sum(axis=-1))
+        lse -= np.take_along_axis(shifted, y[..., None], axis=-1)[..., 0]
+        out: Array = lse.sum(axis=axis, dtype=np.float64)
+        return out
+
+    def _outputs(self, params: Sequence[Array], x: Array) -> tuple[Array, int]:
+        """The outputs of M models on shared rows ``x`` for a record pass, and their rows axis.
+
+        The first layer is one product ``(rows, d) x (d, M o)`` (2-3 times faster than M
+        products, but its rounding depends on M); one layer gives ``(rows, M, o)`` (rows
+        axis 0: every later operation runs along the long, contiguous models axis), more
+        layers continue with one product per model and give ``(M, rows, o)`` (rows axis 1).
+        """
+        rows = x.shape[0]
+        wi, bi = self.layers[0]
+        W = params[wi]
+        M, o = W.shape[0], W.shape[1]
+        z = x @ W.reshape(M * o, -1).T  # (rows, M o)
+        if bi is not None:
+            z += params[bi].reshape(M * o)
+        if len(self.layers) == 1:
+            return z.reshape(rows, M, o), 0
+        np.maximum(z, f32(0.0), out=z)
+        h = z.reshape(rows, M, o).transpose(1, 0, 2)
+        last = len(self.layers) - 1
+        for j in range(1, len(self.layers)):
+            wi, bi = self.layers[j]
+            h = np.matmul(h, params[wi].transpose(0, 2, 1))
+            if bi is not None:
+                h += params[bi][:, None, :]
+            if j < last:
+                np.maximum(h, f32(0.0), out=h)
+        return h, 1
 
     def _reduce(
-        self, params: Sequence[Array], X: Array, Y: Array, per_example: Callable[[Array, Array], Array]
+        self, params: Sequence[Array], X: Array, Y: Array, summed: Callable[[Array, Array, int], Array]
     ) -> Array:
-        """``Σ_rows per_example(z, y)`` for M models over ``X`` (float64), in chunks of rows and
-        models whose activations hold at most :data:`_EVAL_FLOATS` floats."""
+        """``Σ_chunks summed(z, y, rows axis)`` for M models over ``X`` (float64), in chunks of
+        rows and models whose activations hold at most :data:`_EVAL_FLOATS` floats; ``y``
+        broadcasts against the outputs ``z`` (see :meth:`_outputs` for their layout)."""
         M, n = params[0].shape[0], X.shape[0]
         width = sum(self.widths)
         rows = max(1, min(n, _EVAL_ROWS, _EVAL_FLOATS // width))
@@ -315,8 +358,10 @@ class DenseKernel(Kernel):
         for m0 in range(0, M, models):
             part = [a[m0 : m0 + models] for a in params]
             for lo in range(0, n, rows):
-                z = self._forward(part, X[lo : lo + rows], fused=True)[-1]
-                total[m0 : m0 + models] += per_example(z, Y[lo : lo + rows]).sum(axis=-1, dtype=np.float64)
+                z, axis = self._outputs(part, X[lo : lo + rows])
+                y = Y[lo : lo + rows]
+                y = y[:, None] if axis == 0 else y[None]
+                total[m0 : m0 + models] += summed(z, y, axis)
         return total
 
     def losses(self, params: Sequence[Array]) -> Array:
@@ -341,10 +386,10 @@ class DenseKernel(Kernel):
             if m == "loss":
                 return self._mean_loss(params, X, Y, None)
             if m == "accuracy":
-                hits = self._reduce(params, X, Y, lambda z, y: (z.argmax(axis=-1) == y).astype(np.float64))
+                hits = self._reduce(params, X, Y, lambda z, y, ax: (z.argmax(axis=-1) == y).sum(axis=ax))
             else:
                 hits = self._reduce(
-                    params, X, Y, lambda z, y: ((z[..., 0] > 0) == y[:, 0]).astype(np.float64)
+                    params, X, Y, lambda z, y, ax: ((z[..., 0] > 0) == y[..., 0]).sum(axis=ax)
                 )
         return hits / X.shape[0]
 
@@ -397,8 +442,14 @@ GRADIENTS: dict[type, Callable[[Any, Array, Array], tuple[Array, Array]]] = {
 }
 
 
+#: Points of a 2-D function evaluated at once by :meth:`FunctionKernel.losses`.
+_VALUE_CHUNK = 1 << 14
+
+
 class FunctionKernel(Kernel):
     """A :class:`~momentumlab.models.Function2D` under :class:`~momentumlab.models.ObjectiveLoss`."""
+
+    models_last = True
 
     def __init__(self, problem: Problem, net: Function2D) -> None:
         super().__init__(problem)
@@ -411,7 +462,9 @@ class FunctionKernel(Kernel):
         """Every example of a batch has the loss ``f(xy)``: the summed gradient is ``b ∇f``."""
         xy = params[0]
         gx, gy = self._gradient(self.block, xy[:, 0], xy[:, 1])
-        g = np.stack([gx, gy], axis=1)
+        g = np.empty((2, len(gx)), dtype=f32)  # models last in memory like the parameters
+        g[0], g[1] = gx, gy
+        g = g.T
         b = x.shape[-2]
         if b != 1:
             g *= f32(b)
@@ -420,8 +473,13 @@ class FunctionKernel(Kernel):
     def losses(self, params: Sequence[Array]) -> Array:
         """``f`` of every point, in float64 (past float32's range: ``inf``)."""
         xy = params[0]
+        out = np.empty(xy.shape[0])
         with np.errstate(all="ignore"):
-            return _as_float32_range(np.asarray(self.block.value(xy[:, 0], xy[:, 1]), dtype=np.float64))
+            # in chunks whose float64 temporaries stay in the cache
+            for lo in range(0, len(out), _VALUE_CHUNK):
+                part = xy[lo : lo + _VALUE_CHUNK]
+                out[lo : lo + _VALUE_CHUNK] = _as_float32_range(self.block.value(part[:, 0], part[:, 1]))
+        return out
 
 
 # --------------------------------------------------------------------------- choosing

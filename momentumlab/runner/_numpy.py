@@ -139,8 +139,60 @@ def _order_groups(plans: Sequence[Plan]) -> list[list[int]]:
 MAX_ORDER_GROUPS = 16
 
 
-def _stack(values: list[list[Array]], j: int) -> Array:
-    return np.stack([v[j] for v in values])
+def _transposed(rows: Sequence[Array], block: int = 256) -> Array:
+    """R arrays of shape ``(K,)`` as one ``(K, R)`` array, transposed in cache-sized blocks."""
+    out = np.empty((len(rows[0]), len(rows)), dtype=np.result_type(*rows[:1]))
+    for lo in range(0, len(rows), block):
+        out[:, lo : lo + block] = np.array(rows[lo : lo + block]).T
+    return out
+
+
+class _Snapshots:
+    """The parameters of up to ``rows`` records of K models, copied into one buffer per
+    parameter (in the layout of the stacks: models last in memory with ``models_last``), so a
+    record pass reads them as ``(count * K, *shape)`` without stacking copies."""
+
+    def __init__(self, params: Sequence[Array], rows: int, models_last: bool) -> None:
+        self.K = params[0].shape[0]
+        self.models_last = models_last
+        size = max(rows, 1) * self.K
+        self.buffers = [
+            np.empty((*a.shape[1:], size) if models_last else (size, *a.shape[1:]), dtype=a.dtype)
+            for a in params
+        ]
+        self.count = 0
+
+    def _view(self, buffer: Array, lo: int, hi: int) -> Array:
+        if self.models_last:
+            return np.moveaxis(buffer[..., lo * self.K : hi * self.K], -1, 0)
+        return buffer[lo * self.K : hi * self.K]
+
+    def add(self, params: Sequence[Array]) -> None:
+        """Copy the K models' parameters as the next record."""
+        for buffer, a in zip(self.buffers, params, strict=True):
+            self._view(buffer, self.count, self.count + 1)[...] = a
+        self.count += 1
+
+    def flat(self) -> list[Array]:
+        """Each parameter of the records so far, ``(count * K, *shape)`` (views of the buffers)."""
+        return [self._view(buffer, 0, self.count) for buffer in self.buffers]
+
+
+def _stacked(plans: Sequence[Plan], name: str, models_last: bool) -> Array:
+    """The initial parameter ``name`` of the K plans, ``(K, *shape)`` float32; with
+    ``models_last`` the K models are the fastest axis in memory (Fortran order)."""
+    out = np.stack([p.initial_params[name] for p in plans]).astype(np.float32)
+    return np.asfortranarray(out) if models_last else out
+
+
+def _per_step(values: Sequence[Array], block: int = 64) -> Array:
+    """K per-update float64 arrays as one ``(n_updates, K)`` float32 array (a row per update:
+    the engine reads one contiguous row a step), transposed in blocks of models."""
+    K = len(values)
+    out = np.empty((len(values[0]), K), dtype=np.float32)
+    for lo in range(0, K, block):
+        out[:, lo : lo + block] = np.array(values[lo : lo + block], dtype=np.float32).T
+    return out
 
 
 def run_numpy(
@@ -170,12 +222,13 @@ def run_numpy(
     spe, epochs = first.steps_per_epoch, first.config.epochs
     f32 = np.float32
     names = kernel.names
-    P = [np.stack([p.initial_params[name] for p in plans]).astype(f32) for name in names]
+    P = [_stacked(plans, name, kernel.models_last) for name in names]
     V = [np.zeros_like(a) for a in P]
     tails = [(slice(None),) + (None,) * (a.ndim - 1) for a in P]
-    lrs32 = np.stack([p.learning_rates for p in plans]).astype(f32)  # (K, total)
-    moms = np.stack([p.momenta if p.momenta is not None else np.zeros(p.n_steps) for p in plans])
-    moms32 = moms.astype(f32)
+    zeros = np.zeros(first.n_steps)
+    moms = [p.momenta if p.momenta is not None else zeros for p in plans]
+    lrs32 = _per_step([p.learning_rates for p in plans])  # (total, K): one row per update
+    moms32 = _per_step(moms)
     wd = np.array([p.config.weight_decay for p in plans], dtype=f32)
     # the configs of each update rule (one group unless a batch mixes, e.g., nag with and without
     # momentum; a reference rule takes one weight decay, so its groups share one)
@@ -200,14 +253,16 @@ def run_numpy(
     n_records = 1 + epochs * sum(mask)
     kernel.start(n_records)
 
-    def evaluate(snaps: list[list[Array]]) -> tuple[Array, Array | None]:
+    def evaluate(snaps: _Snapshots) -> tuple[Array, Array | None]:
         """Losses and metrics of snapshots, each ``(len(snaps), K)``."""
-        flat = [_stack(snaps, j).reshape((-1, *P[j].shape[1:])) for j in range(len(P))]
-        shape = (len(snaps), K)
+        flat = snaps.flat()
+        shape = (snaps.count, K)
         metric = kernel.metric(flat)
         return kernel.losses(flat).reshape(shape), None if metric is None else metric.reshape(shape)
 
-    snapshots: list[list[Array]] = [[a.copy() for a in P]]
+    snapshots = _Snapshots(P, 1, kernel.models_last)
+    snapshots.add(P)
+    epoch_snapshots = _Snapshots(P, sum(mask), kernel.models_last)
     history: list[list[Array]] = []
     first_losses, first_metrics = evaluate(snapshots)
     losses: list[Array] = list(first_losses)  # each (K,)
@@ -216,13 +271,14 @@ def run_numpy(
     record_epoch = [0]
     messages = [""] * K
     stop_epoch = np.zeros(K, dtype=np.int64)  # epoch in which each config diverged (0 = never)
-    final = [a.copy() for a in P]
+    final = [np.copy(a) for a in P]
     step = 0
     with np.errstate(all="ignore"):
         for epoch in range(1, epochs + 1):
             if record_params:
-                history.extend(snapshots)
-            snapshots = []
+                history.append([np.copy(a) for a in snapshots.flat()])
+            snapshots = epoch_snapshots
+            snapshots.count = 0
             if own_rows:
                 orders_k = np.stack([p.orders[epoch - 1] for p in plans])  # (K, n)
             else:
@@ -246,7 +302,7 @@ def run_numpy(
                             xb, yb = permuted[g][0][lo:hi], permuted[g][1][lo:hi]
                         parts.append(kernel.grads([a[s] for a in P] if len(slices) > 1 else P, xb, yb))
                     G = parts[0] if len(parts) == 1 else [np.concatenate(c) for c in zip(*parts, strict=True)]
-                lr, mu = lrs32[:, step], moms32[:, step]
+                lr, mu = lrs32[step], moms32[step]
                 rescale = f32(1.0 / (hi - lo))
                 for rule, idx, wd_k in rule_groups:
                     for j, tail in enumerate(tails):
@@ -262,11 +318,11 @@ def run_numpy(
                             )  # fmt: skip
                 step += 1
                 if mask[i]:
-                    snapshots.append([a.copy() for a in P])
+                    snapshots.add(P)
                     record_steps.append(step)
                     record_epoch.append(epoch)
             new: list[Array] = []
-            if snapshots:  # the epoch's records in one call: (records, K)
+            if snapshots.count:  # the epoch's records in one call: (records, K)
                 new_losses, new_metrics = evaluate(snapshots)
                 new = list(new_losses)
                 if new_metrics is not None:
@@ -295,10 +351,14 @@ def run_numpy(
             if stop_epoch.all():
                 break
     if record_params:
-        history.extend(snapshots)
-    all_losses = np.stack(losses)  # (R, K)
-    all_metrics = np.stack(metrics) if metrics else None
-    all_params = [_stack(history, j) for j in range(len(P))] if record_params else []
+        history.append([np.copy(a) for a in snapshots.flat()])
+    all_losses = _transposed(losses)  # (K, R): a run's records contiguous
+    all_metrics = _transposed(metrics) if metrics else None
+    all_params = (
+        [np.concatenate([h[j] for h in history]).reshape((-1, *P[j].shape)) for j in range(len(P))]
+        if record_params
+        else []
+    )
     final_losses = kernel.losses(final)
     steps_arr = np.asarray(record_steps, dtype=np.int64)
     rec_epoch = np.asarray(record_epoch)
@@ -314,10 +374,10 @@ def run_numpy(
             plan,
             engine=engine,
             problem=problem,
-            losses=all_losses[keep, k],
+            losses=all_losses[k, keep],
             record_steps=steps_arr[keep],
             learning_rates=plan.learning_rates[:n_steps],
-            momenta=moms[k, :n_steps],
+            momenta=np.asarray(moms[k][:n_steps]),
             params=own,
             final_loss=float(final_losses[k]),
             n_steps=n_steps,
@@ -325,6 +385,6 @@ def run_numpy(
             message=messages[k],
             wall_time=wall,
             param_history=hist,
-            metrics=all_metrics[keep, k] if all_metrics is not None else None,
+            metrics=all_metrics[k, keep] if all_metrics is not None else None,
         )
     return results
