@@ -131,10 +131,10 @@ def step_matrices(
         [[0.25, 0.0, 0.5], [-0.5, 0.0, 0.0], [0.25, 0.0, 0.5]]
     """
     name = check_choice("optimizer", optimizer, CURVE_METHODS)
+    inner_name = check_choice("inner", inner, LOOKAHEAD_INNER)
+    a = check_float("alpha", alpha, low=0.0, high=1.0, low_open=True)
+    sync = check_bool("synchronise", synchronise)
     if name == "lookahead":
-        inner_name = check_choice("inner", inner, LOOKAHEAD_INNER)
-        a = check_float("alpha", alpha, low=0.0, high=1.0, low_open=True)
-        sync = check_bool("synchronise", synchronise)
         lam = check_array("eigenvalues", eigenvalues, ndim=(0, 1)).reshape(-1)
         if inner_name == "sgd_schedule_free":
             inside = _schedule_free_weight_form(
@@ -401,8 +401,8 @@ def predict_curve(
 
 
 def _lookahead_arguments(name: str, inner: Any, k: Any, alpha: Any) -> tuple[str, int, float]:
-    """Lookahead's ``(inner, k, alpha)`` checked (for another method: unused, returned as is)."""
-    if name != "lookahead":
-        return "sgd", 1, 1.0
+    """Lookahead's ``(inner, k, alpha)``, checked for every method (another one ignores them)."""
     inner_name = check_choice("inner", inner, LOOKAHEAD_INNER)
-    return inner_name, check_int("k", k, low=1), check_float("alpha", alpha, low=0.0, high=1.0, low_open=True)
+    period = check_int("k", k, low=1)
+    a = check_float("alpha", alpha, low=0.0, high=1.0, low_open=True)
+    return (inner_name, period, a) if name == "lookahead" else ("sgd", 1, 1.0)
