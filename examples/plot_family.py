@@ -10,14 +10,15 @@ heavy ball ``sgd_torch``, ``qhm``, ``aggmo``, ``demon``, ``sgd_schedule_free`` a
   warmup-stable-decay schedule each. Each method's peak rate is the best constant rate of
   the theory (:func:`momentumlab.theory.family_rate`), and every run is drawn beside its
   exact prediction :func:`momentumlab.predict` (dashed), which a float32 run follows down to
-  its float32 floor (Lookahead has no prediction);
+  its float32 floor;
 * **digits-mlp**, a small network on scikit-learn's digits, where no theory applies: the
   held-out accuracy over five epochs of mini-batches.
 
 Lookahead around Polyak's heavy ball oscillates on the quadratic: every k-th step it moves
 the weights back towards its slow copy but keeps the inner momentum buffer, which knocks the
-critically damped inner iteration off its path. The other seven follow their predictions to
-the float32 floor (the script prints the largest deviation of each).
+critically damped inner iteration off its path. That synchronisation is one more linear map
+per eigenvalue, so the prediction has the oscillation too: all eight follow their
+predictions to the float32 floor (the script prints the largest deviation of each).
 
 Then the per-eigenvalue picture of one run (:func:`momentumlab.viz.plot_modes`, the error
 in each Hessian eigen-direction beside the prediction), and the rate/phase diagrams of heavy
@@ -85,10 +86,9 @@ runs, predictions = {}, {}
 for name in FAMILY:
     config = quadratic_config(name)
     runs[name] = ml.train(config, quad, record_params=True)
-    if name != "lookahead":
-        predictions[name] = ml.predict(config, quad)
-        gap = predictions[name].deviation(runs[name], above=1e-4)  # above the float32 floor
-        print(f"{name:18s} largest deviation of the float32 run's excess loss from the prediction {gap:.1e}")
+    predictions[name] = ml.predict(config, quad)
+    gap = predictions[name].deviation(runs[name], above=1e-4)  # above the float32 floor
+    print(f"{name:18s} largest deviation of the float32 run's excess loss from the prediction {gap:.1e}")
 
 digits = ml.problems.make("digits-mlp")
 DIGITS: dict[str, dict[str, object]] = {
@@ -114,10 +114,9 @@ for name, r in digit_runs.items():
 fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5), layout="constrained")
 for name, r in runs.items():
     (line,) = left.semilogy(r.record_steps, r.losses - q.optimal_loss + 1e-12, label=name)
-    if name in predictions:
-        p = predictions[name]
-        excess = p.losses - q.optimal_loss + 1e-12
-        left.semilogy(p.record_steps, excess, "--", color=line.get_color(), lw=2.5, alpha=0.5)
+    p = predictions[name]
+    excess = p.losses - q.optimal_loss + 1e-12
+    left.semilogy(p.record_steps, excess, "--", color=line.get_color(), lw=2.5, alpha=0.5)
 left.set_xlabel("step")
 left.set_ylabel("loss - optimal loss")
 left.set_title("quadratic (κ = 100), WSD schedules: runs and predictions (dashed)", fontsize="medium")

@@ -167,6 +167,14 @@ def test_a_constant_schedule_gives_the_predicted_rate() -> None:
         ({"optimizer": "qhm", "nu": 2.0}, ValueError, "nu must be in [0.0, 1.0], got 2.0"),
         ({"bias": None}, ValueError, "bias must be given for a problem with a bias"),
         ({"optimizer": "aggmo", "betas": ()}, ValueError, "betas must be a non-empty sequence"),
+        ({"optimizer": "lookahead", "inner": "adam"}, ValueError, "inner must be one of ['aggmo', 'nag',"),
+        ({"optimizer": "lookahead", "k": 0}, ValueError, "k must be an integer >= 1, got 0"),
+        ({"optimizer": "lookahead", "alpha": 0.0}, ValueError, "alpha must be in (0.0, 1.0], got 0.0"),
+        (
+            {"optimizer": "lookahead", "at_evaluation_point": True},
+            ValueError,
+            "at_evaluation_point must be False for lookahead (its runs are evaluated at the fast weights)",
+        ),
     ],
 )
 def test_predict_curve_checks_its_arguments(
@@ -265,3 +273,87 @@ def test_family_rate_is_the_contraction_of_the_predicted_curve(method: str) -> N
 def test_schedule_free_has_no_constant_rate() -> None:
     with pytest.raises(ValueError, match="optimizer must not be 'sgd_schedule_free' for a rate"):
         ml.theory.family_rate([1.0], "sgd_schedule_free", 0.1, 0.9)
+
+
+def _lookahead(inner: str) -> tuple[dict[str, Any], dict[str, Any], float]:
+    """Lookahead around ``inner`` (k = 3, alpha = 0.6): the reference's keywords, the theory's,
+    and a scale of the learning rate (AggMo's effective rate is about 4 times the others')."""
+    hyper = dict(METHODS[inner])
+    momentum = hyper.pop("momentum", None)
+    ref = {"k": 3, "alpha": 0.6, "inner": inner, "momentum": momentum, "inner_hyperparameters": hyper}
+    return ref, {"k": 3, "alpha": 0.6, "inner": inner, **METHODS[inner]}, 0.25 if inner == "aggmo" else 1.0
+
+
+@pytest.mark.parametrize("schedule", ["constant", "wsd-1-sqrt"])
+@pytest.mark.parametrize("inner", ml.theory.LOOKAHEAD_INNER)
+def test_lookahead_prediction_matches_a_float64_full_batch_run(inner: str, schedule: str) -> None:
+    """Lookahead's synchronisation is one more linear map every k-th update: exact, for every inner."""
+    q, gradient, theta0 = setup(0, 30.0)
+    ref, theory, scale = _lookahead(inner)
+    lrs = scale * np.array([SCHEDULES[schedule](t) for t in range(N_STEPS)])
+    run = ml.optim.reference_run("lookahead", gradient, theta0, lrs, **ref)
+    kw: dict[str, Any] = {"weight": theta0[:-1].reshape(1, -1), "bias": theta0[-1:]}
+    curve = ml.theory.predict_curve(q, "lookahead", lrs, **kw, **theory)
+    assert_matches(curve.losses, measured(q, run.weights), q)
+    inner_only = ml.theory.predict_curve(q, inner, lrs, **kw, **METHODS[inner])
+    assert np.abs(curve.losses / inner_only.losses - 1).max() > 1e-3  # the synchronisation matters
+    np.testing.assert_allclose(
+        curve.mode_losses.sum(axis=1), curve.losses - q.optimal_loss, rtol=1e-9, atol=1e-15
+    )
+
+
+@pytest.mark.parametrize("inner", ml.theory.LOOKAHEAD_INNER)
+def test_lookahead_with_k_1_and_alpha_1_is_its_inner_optimizer(inner: str) -> None:
+    q, _, theta0 = setup(4, 20.0)
+    lrs = np.array([SCHEDULES["warmup-cosine"](t) for t in range(N_STEPS)]) / 4
+    kw: dict[str, Any] = {"weight": theta0[:-1].reshape(1, -1), "bias": theta0[-1:], **METHODS[inner]}
+    lookahead = ml.theory.predict_curve(q, "lookahead", lrs, inner=inner, k=1, alpha=1.0, **kw)
+    alone = ml.theory.predict_curve(q, inner, lrs, **kw)
+    if inner == "sgd_schedule_free":  # another state, (y, z, x): the same numbers up to rounding
+        np.testing.assert_allclose(lookahead.losses, alone.losses, rtol=1e-13)
+    else:
+        np.testing.assert_array_equal(lookahead.losses, alone.losses)
+    assert lookahead.losses[-1] < 0.5 * lookahead.losses[0]
+
+
+@pytest.mark.parametrize("inner", ["sgd", "qhm", "sgd_schedule_free"])
+def test_float32_mxnet_lookahead_run_follows_the_prediction_to_its_float32_floor(inner: str) -> None:
+    import mxnet as mx
+
+    data = ml.data.make_conditioned_regression(64, 3, condition_number=30.0, noise=0.1, seed=0)
+    q = ml.theory.least_squares(data)
+    X, y = data.numpy()
+    theta0 = np.random.default_rng(0).normal(size=4)
+    base = ml.optim.warmup(ml.optim.cosine_decay(0.5, 190, end_value=0.01), 10)
+    lrs = np.array([base(t) for t in range(200)])
+    ref, theory, _ = _lookahead(inner)
+    net = mx.gluon.nn.Dense(1, in_units=3)
+    net.initialize()
+    net.weight.set_data(mx.nd.array(theta0[:3].reshape(1, 3)))
+    net.bias.set_data(mx.nd.array(theta0[3:]))
+    params = {"learning_rate": base(0), "lr_scheduler": ml.optim.as_lr_scheduler(base), **ref}
+    trainer = mx.gluon.Trainer(net.collect_params(), "lookahead", params)
+    Xm, ym = mx.nd.array(X), mx.nd.array(y.reshape(-1, 1))
+    losses = [q.loss(net.weight.data().asnumpy(), net.bias.data().asnumpy())]
+    for _ in range(200):
+        with mx.autograd.record():
+            loss = 0.5 * (net(Xm) - ym) ** 2
+        loss.backward()
+        trainer.step(len(X))
+        losses.append(q.loss(net.weight.data().asnumpy(), net.bias.data().asnumpy()))
+    run = np.array(losses)
+    curve = ml.theory.predict_curve(
+        q, "lookahead", lrs, weight=theta0[:3].reshape(1, 3), bias=theta0[3:], **theory
+    )
+    assert np.max(np.abs(run - curve.losses) / curve.losses) < 1e-5
+    excess = curve.mode_losses.sum(axis=1)
+    big = excess > 1e-4 * excess[0]
+    assert big.sum() >= 10
+    worst = np.max(np.abs(run[big] - q.optimal_loss - excess[big]) / excess[big])
+    print(f"lookahead({inner}), float32: excess within {worst:.1e} while above 1e-4 of the start")
+    assert worst < 1e-4
+
+
+def test_lookahead_has_no_constant_rate() -> None:
+    with pytest.raises(ValueError, match="optimizer must not be 'lookahead' for a rate"):
+        ml.theory.family_rate([1.0], "lookahead", 0.1, 0.9)

@@ -25,7 +25,17 @@ METHODS: dict[str, dict[str, Any]] = {
     "qhm": {"momentum": 0.9, "nu": 0.7, "lr_scale": 5.0},
     "aggmo": {"betas": (0.0, 0.9, 0.99), "lr_scale": 0.1},
     "sgd_schedule_free": {"momentum": 0.9, "lr_scale": 3.0},
+    "lookahead": {"momentum": 0.9, "inner": "sgd", "k": 2, "alpha": 0.5},
 }
+
+
+def _lookahead(inner: str, k: int = 2) -> tuple[float, dict[str, Any], dict[str, Any]]:
+    """Lookahead around ``inner``: the rate's scale, the reference's keywords and the theory's."""
+    scale, theory = _split(METHODS[inner])
+    hyper = dict(theory)
+    momentum = hyper.pop("momentum", None)
+    ref = {"k": k, "alpha": 0.5, "inner": inner, "momentum": momentum, "inner_hyperparameters": hyper}
+    return scale, ref, {"k": k, "alpha": 0.5, "inner": inner, **theory}
 
 
 def _split(kw: dict[str, Any]) -> tuple[float, dict[str, Any]]:
@@ -71,6 +81,52 @@ def test_with_replacement_the_recursion_is_exact(method: str) -> None:
     np.testing.assert_allclose(pred.losses, exact, rtol=1e-10)
     np.testing.assert_allclose(pred.mode_losses.sum(axis=1) + q.optimal_loss, pred.losses, rtol=1e-12)
     assert pred.losses[-1] > pred.mean_losses[-1]  # the noise adds to the full-batch loss
+
+
+@pytest.mark.parametrize("inner", ml.theory.LOOKAHEAD_INNER)
+def test_with_replacement_the_lookahead_recursion_is_exact(inner: str) -> None:
+    """As above, for Lookahead (k = 2) around every inner optimizer."""
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(4, 1)), rng.normal(size=4)
+    q = ml.theory.least_squares((X, y))
+    A = np.hstack([X, np.ones((4, 1))])
+    _, ref, theory = _lookahead(inner)
+    lrs = [0.3, 0.5, 0.2, 0.4, 0.3]
+    w0 = np.array([1.0, -1.0])
+    runs = [
+        _losses(
+            q,
+            ml.optim.reference_run(
+                "lookahead", _batch_gradient(A, y, [[i] for i in s]), w0, lrs, **ref
+            ).weights,
+        )
+        for s in itertools.product(range(4), repeat=len(lrs))
+    ]
+    pred = ml.theory.expected_curve(
+        q, "lookahead", lrs, batch_size=1, weight=[[1.0]], bias=[-1.0], sampling="with-replacement", **theory
+    )
+    np.testing.assert_allclose(pred.losses, np.mean(runs, axis=0), rtol=1e-10)
+    assert pred.losses[-1] > pred.mean_losses[-1]
+
+
+@pytest.mark.parametrize("inner", ml.theory.LOOKAHEAD_INNER)
+@pytest.mark.parametrize("synchronise", [False, True])
+@settings(max_examples=15, deadline=None)
+@given(lam=st.floats(0.0, 10.0), eta=st.floats(0.0, 1.0), mu=st.floats(0.0, 0.99), c=st.floats(0.0, 1.0))
+def test_the_gradient_enters_every_lookahead_step_matrix_through_b_and_p(
+    inner: str, synchronise: bool, lam: float, eta: float, mu: float, c: float
+) -> None:
+    kw: dict[str, Any] = {
+        "betas": (0.0, 0.5),
+        "averaging": c,
+        "inner": inner,
+        "alpha": 0.3,
+        "synchronise": synchronise,
+    }
+    with_lam = ml.theory.step_matrices("lookahead", [lam], eta, mu, **kw)[0]
+    without = ml.theory.step_matrices("lookahead", [0.0], eta, mu, **kw)[0]
+    b, P = noise_inputs("lookahead", eta, mu, **kw)
+    np.testing.assert_allclose(with_lam - without, lam * np.outer(b, P), atol=1e-12)
 
 
 @pytest.mark.parametrize("method", sorted(METHODS))
@@ -196,6 +252,28 @@ def test_expected_loss_within_10_percent_of_32_seeds_under_wsd(
     print(f"{method}: largest deviation {deviation.max():.4f}")
     assert deviation.max() < 0.10, (method, float(deviation.max()))
     # not a vacuous match: the full-batch curve (no noise) misses the seeds by more
+    assert np.abs(pred.mean_losses[spe:] / mean[spe:] - 1).max() > deviation.max()
+
+
+@pytest.mark.parametrize("inner", [m for m in ml.theory.LOOKAHEAD_INNER if m != "sgd"])
+def test_lookahead_expected_loss_within_10_percent_of_32_seeds_for_every_inner(
+    inner: str, regression: tuple[Any, F64, F64]
+) -> None:
+    """Lookahead (k = 5) around the other inner optimizers (``sgd`` is in the test above)."""
+    q, A, y = regression
+    spe = N // BATCH
+    wsd = ml.optim.warmup_stable_decay(
+        0.1, spe // 4, spe, EPOCHS * spe - spe - spe // 4, decay_shape="cosine"
+    )
+    scale, ref, theory = _lookahead(inner, k=5)
+    lrs = [scale * wsd(t) for t in range(EPOCHS * spe)]
+    mean = _seed_mean("lookahead", q, A, y, lrs, **ref)
+    pred = ml.theory.expected_curve(
+        q, "lookahead", lrs, batch_size=BATCH, weight=np.zeros((1, 2)), bias=[0.0], **theory
+    )
+    deviation = np.abs(pred.losses[spe:] / mean[spe:] - 1)
+    print(f"lookahead({inner}): largest deviation {deviation.max():.4f}")
+    assert deviation.max() < 0.10, (inner, float(deviation.max()))
     assert np.abs(pred.mean_losses[spe:] / mean[spe:] - 1).max() > deviation.max()
 
 

@@ -26,13 +26,15 @@ from momentumlab.runner._plan import Plan
 from momentumlab.runner._result import RunResult
 from momentumlab.theory import LeastSquares, expected_curve, least_squares, predict_curve
 
-#: Optimizers :func:`predict` handles (``demon`` as ``sgd`` with its decayed momenta).
-PREDICT_OPTIMIZERS = ("aggmo", "demon", "nag", "qhm", "sgd", "sgd_schedule_free", "sgd_torch")
+#: Optimizers :func:`predict` handles (``demon`` as ``sgd`` with its decayed momenta;
+#: ``lookahead`` around any of the others).
+PREDICT_OPTIMIZERS = ("aggmo", "demon", "lookahead", "nag", "qhm", "sgd", "sgd_schedule_free", "sgd_torch")
 _THEORY_KEYS = {
     "qhm": ("nu",),
     "aggmo": ("betas",),
     "demon": ("total_steps",),
     "sgd_schedule_free": ("weight_lr_power", "r"),
+    "lookahead": ("k", "alpha", "inner", "inner_hyperparameters"),
 }
 _HARMLESS = ("lazy_update", "multi_precision")
 
@@ -54,7 +56,8 @@ class Prediction:
             ``losses - optimal_loss``.
         exact: whether the prediction is the run's own curve, exactly (full batches from the
             run's start; ``False`` for an expectation).
-        method: the theory's name of the method (``"sgd"`` for ``demon``).
+        method: the theory's name of the method (``"sgd"`` for ``demon``; ``"lookahead"``
+            whatever its inner optimizer).
         least_squares: the :class:`momentumlab.theory.LeastSquares` of the problem's data
             (optimum, eigenvalues and eigenvectors).
     """
@@ -191,6 +194,62 @@ def _check_config(config: RunConfig) -> None:
                 f"hyperparameters must hold only {list(allowed)} for a prediction of "
                 f"{config.optimizer!r}, got {key!r}"
             )
+    if config.optimizer == "lookahead":
+        inner, inner_hyper = _lookahead_inner(config.hyperparameter_dict())
+        inners = [name for name in PREDICT_OPTIMIZERS if name != "lookahead"]
+        if inner not in inners:
+            raise ValueError(f"inner must be one of {inners} for a prediction of 'lookahead', got {inner!r}")
+        allowed = _THEORY_KEYS.get(inner, ())
+        for key in inner_hyper:
+            if key not in allowed:
+                raise ValueError(
+                    f"inner_hyperparameters must hold only {list(allowed)} for a prediction of "
+                    f"lookahead around {inner!r}, got {key!r}"
+                )
+
+
+def _lookahead_inner(hyper: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Lookahead's inner optimizer and its keywords, as the optimizer reads them from a config."""
+    from momentumlab.optim._family import parse_inner_hyperparameters
+
+    inner = str(hyper.get("inner", _default("lookahead", "inner")))
+    return inner, parse_inner_hyperparameters("inner_hyperparameters", hyper.get("inner_hyperparameters"))
+
+
+def _theory_arguments(name: str, hyper: dict[str, Any], momenta: Array) -> tuple[str, dict[str, Any]]:
+    """The theory's method and keywords for optimizer ``name`` with keywords ``hyper``.
+
+    ``momenta`` is the momentum of every update; Demon becomes ``sgd`` with its decayed
+    momenta, Lookahead keeps its ``k`` and ``alpha`` and takes its inner optimizer's arguments.
+    """
+    if name == "lookahead":
+        inner, inner_hyper = _lookahead_inner(hyper)
+        inner_method, inner_kwargs = _theory_arguments(inner, inner_hyper, momenta)
+        inner_kwargs.pop("at_evaluation_point", None)  # train evaluates lookahead at its weights
+        for key in ("k", "alpha"):
+            inner_kwargs[key] = hyper.get(key, _default("lookahead", key))
+        return "lookahead", {**inner_kwargs, "inner": inner_method}
+    kwargs: dict[str, Any] = {}
+    for key in _THEORY_KEYS.get(name, ()):
+        value = hyper.get(key, _default(name, key))
+        if key == "betas":
+            from momentumlab.optim._family import parse_betas
+
+            value = parse_betas("betas", value)
+        if value is not None:
+            kwargs[key] = value
+    method = name
+    if name == "demon":
+        from momentumlab.optim import demon_momentum
+
+        total = kwargs.pop("total_steps", None)
+        momenta = np.array([demon_momentum(t, float(momenta[t]), total) for t in range(momenta.size)])
+        method = "sgd"
+    if name != "aggmo":
+        kwargs["momentum"] = momenta
+    if name == "sgd_schedule_free":  # train records schedule-free runs at their evaluation point x
+        kwargs["at_evaluation_point"] = True
+    return method, kwargs
 
 
 def predict(config: RunConfig, problem: Problem | LinearData, *, over_seeds: bool = False) -> Prediction:
@@ -264,33 +323,12 @@ def predict(config: RunConfig, problem: Problem | LinearData, *, over_seeds: boo
     weight = dense.weight.data().asnumpy().astype(np.float64)
     bias = dense.bias.data().asnumpy().astype(np.float64) if dense.bias is not None else None
 
-    name = config.optimizer
     hyper = config.hyperparameter_dict()
-    kwargs: dict[str, Any] = {}
-    for key in _THEORY_KEYS.get(name, ()):
-        value = hyper.get(key, _default(name, key))
-        if key == "betas":
-            from momentumlab.optim._family import parse_betas
-
-            value = parse_betas("betas", value)
-        if value is not None:
-            kwargs[key] = value
-    momenta = (
-        plan.momenta
-        if plan.momenta is not None
-        else np.full(plan.n_steps, float(_default(name, "momentum") or 0.0))
-    )
-    method = name
-    if name == "demon":
-        from momentumlab.optim import demon_momentum
-
-        total = kwargs.pop("total_steps", None)
-        momenta = np.array([demon_momentum(t, float(momenta[t]), total) for t in range(plan.n_steps)])
-        method = "sgd"
-    if name != "aggmo":
-        kwargs["momentum"] = momenta
-    if name == "sgd_schedule_free":  # train records schedule-free runs at their evaluation point x
-        kwargs["at_evaluation_point"] = True
+    momenta = plan.momenta
+    if momenta is None:  # the optimizer's own default (its inner optimizer's, for lookahead)
+        own = _lookahead_inner(hyper)[0] if config.optimizer == "lookahead" else config.optimizer
+        momenta = np.full(plan.n_steps, float(_default(own, "momentum") or 0.0))
+    method, kwargs = _theory_arguments(config.optimizer, hyper, momenta)
     lrs = plan.learning_rates
     if average:  # the mean start and the covariance of the draw
         weight, bias = np.zeros_like(weight), None if bias is None else np.zeros_like(bias)

@@ -21,6 +21,7 @@ Example:
 """
 
 from momentumlab.theory._curve import CURVE_METHODS as CURVE_METHODS
+from momentumlab.theory._curve import LOOKAHEAD_INNER as LOOKAHEAD_INNER
 from momentumlab.theory._curve import PredictedCurve as PredictedCurve
 from momentumlab.theory._curve import family_rate as family_rate
 from momentumlab.theory._curve import predict_curve as predict_curve
@@ -47,6 +48,7 @@ from momentumlab.theory._rates import rate as rate
 
 __all__ = [
     "CURVE_METHODS",
+    "LOOKAHEAD_INNER",
     "ExpectedCurve",
     "LeastSquares",
     "PredictedCurve",

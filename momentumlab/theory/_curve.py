@@ -15,6 +15,11 @@ and the buffers in the update conventions of :mod:`momentumlab.optim` (no weight
 * ``aggmo``, ``(e, b_1..b_K)``: ``b_i' = beta_i b_i + lam e;  e' = e - (eta/K) sum_i b_i'``;
 * ``sgd_schedule_free``, ``(z, x)``: ``y = (1-beta) z + beta x;  z' = z - eta lam y;
   x' = (1-c) x + c z'`` (the loss at ``y``, or at ``x``);
+* ``lookahead`` around any of those (``inner``), the inner state with the weights first
+  (schedule-free's as ``(y, z, x)``: Lookahead overwrites ``y`` while ``z`` and ``x`` stay)
+  and the slow weights ``s`` last: the inner step leaves ``s`` alone, and every ``k``-th
+  update is followed by the synchronisation ``s' = s + alpha (e - s);  e' = s'`` (the inner
+  buffers are kept, as :class:`momentumlab.optim.Lookahead` keeps them), one more matrix;
 
 so the error after ``T`` steps is the product of ``T`` small matrices applied to the initial
 state, per eigenvalue; the loss is :math:`L^* + \tfrac12\sum_i \lambda_i e_i^2`. This module is
@@ -35,6 +40,7 @@ from momentumlab._src.checks import (
     check_bool,
     check_choice,
     check_float,
+    check_int,
     check_per_step,
     check_step_values,
     check_type,
@@ -44,7 +50,9 @@ from momentumlab.theory._quadratic import LeastSquares, _reshaped
 Array = npt.NDArray[np.float64]
 
 #: The methods :func:`predict_curve` predicts (named as their MXNet optimizers).
-CURVE_METHODS = ("aggmo", "nag", "qhm", "sgd", "sgd_schedule_free", "sgd_torch")
+CURVE_METHODS = ("aggmo", "lookahead", "nag", "qhm", "sgd", "sgd_schedule_free", "sgd_torch")
+#: The inner optimizers of ``lookahead`` that :func:`predict_curve` predicts.
+LOOKAHEAD_INNER = ("aggmo", "nag", "qhm", "sgd", "sgd_schedule_free", "sgd_torch")
 
 
 @dataclass(frozen=True)
@@ -86,12 +94,18 @@ def step_matrices(
     nu: float = 0.7,
     betas: Sequence[float] = (0.0, 0.9, 0.99),
     averaging: float = 1.0,
+    inner: str = "sgd",
+    alpha: float = 0.5,
+    synchronise: bool = False,
 ) -> Array:
     """The matrix of one update per eigenvalue: ``state' = M state`` (see the module docstring).
 
     The state is ``(e, v)`` (``sgd``, ``nag``), ``(e, b)`` (``sgd_torch``, ``qhm``),
     ``(e, b_1, ..., b_K)`` (``aggmo``) or ``(z, x)`` (``sgd_schedule_free``, whose averaging
-    weight ``c`` of this update is ``averaging``). :func:`predict_curve` multiplies them.
+    weight ``c`` of this update is ``averaging``); for ``lookahead`` the inner optimizer's
+    state (``(y, z, x)`` for schedule-free SGD) followed by the slow weights' error ``s``,
+    and the update is the inner one followed, when ``synchronise``, by Lookahead's
+    synchronisation. :func:`predict_curve` multiplies them.
 
     Args:
         optimizer: one of :data:`CURVE_METHODS`.
@@ -101,6 +115,9 @@ def step_matrices(
         nu: QHM's ``nu``.
         betas: AggMo's betas.
         averaging: schedule-free SGD's ``c`` in [0, 1].
+        inner: Lookahead's inner optimizer, one of :data:`LOOKAHEAD_INNER`.
+        alpha: Lookahead's slow step in (0, 1].
+        synchronise: whether this update of ``lookahead`` ends with the synchronisation.
 
     Returns:
         ``(p, s, s)`` float64 matrices.
@@ -109,8 +126,29 @@ def step_matrices(
         >>> import momentumlab as ml
         >>> ml.theory.step_matrices("sgd", [2.0], 0.25, 0.5)[0].tolist()  # [[1 - h, mu], [-h, mu]]
         [[0.5, 0.5], [-0.5, 0.5]]
+        >>> sync = ml.theory.step_matrices("lookahead", [2.0], 0.25, alpha=0.5, synchronise=True)
+        >>> sync[0].tolist()  # the sgd step on (e, v), then s' = e' = (e' + s) / 2
+        [[0.25, 0.0, 0.5], [-0.5, 0.0, 0.0], [0.25, 0.0, 0.5]]
     """
     name = check_choice("optimizer", optimizer, CURVE_METHODS)
+    inner_name = check_choice("inner", inner, LOOKAHEAD_INNER)
+    a = check_float("alpha", alpha, low=0.0, high=1.0, low_open=True)
+    sync = check_bool("synchronise", synchronise)
+    if name == "lookahead":
+        lam = check_array("eigenvalues", eigenvalues, ndim=(0, 1)).reshape(-1)
+        if inner_name == "sgd_schedule_free":
+            inside = _schedule_free_weight_form(
+                lam, check_float("learning_rate", learning_rate), check_float("momentum", momentum),
+                check_float("averaging", averaging, low=0.0, high=1.0),
+            )  # fmt: skip
+        else:
+            inside = step_matrices(inner_name, lam, learning_rate, momentum, nu=nu, betas=betas)
+        size = inside.shape[-1] + 1
+        full = np.zeros((lam.size, size, size))
+        full[:, :-1, :-1] = inside
+        full[:, -1, -1] = 1.0
+        out_la: Array = synchronisation(size, a) @ full if sync else full
+        return out_la
     lam = check_array("eigenvalues", eigenvalues, ndim=(0, 1)).reshape(-1)
     eta, mu = check_float("learning_rate", learning_rate), check_float("momentum", momentum)
     nu_ = check_float("nu", nu)
@@ -137,6 +175,51 @@ def step_matrices(
         rows = [[zz, zx], [c * zz, (1 - c) * one + c * zx]]
     out: Array = np.stack([np.stack(row, axis=-1) for row in rows], axis=-2)
     return out
+
+
+def _schedule_free_weight_form(lam: Array, eta: float, beta: float, c: float) -> Array:
+    """Schedule-free SGD with its weights ``y`` kept as a state, ``(y, z, x)``: ``z' = z - h y;
+    x' = (1-c) x + c z';  y' = (1-beta) z' + beta x'`` (Lookahead overwrites ``y``)."""
+    h, one, zero = eta * lam, np.ones_like(lam), np.zeros_like(lam)
+    a = (1 - beta) + beta * c  # y' = a z' + beta (1 - c) x
+    rows = [[-a * h, a * one, beta * (1 - c) * one], [-h, one, zero], [-c * h, c * one, (1 - c) * one]]
+    out: Array = np.stack([np.stack(row, axis=-1) for row in rows], axis=-2)
+    return out
+
+
+def synchronisation(size: int, alpha: float) -> Array:
+    """Lookahead's synchronisation on a state of ``size`` (weights first, slow weights last).
+
+    ``s' = s + alpha (e - s);  e' = s'``; the inner buffers in between are kept.
+
+    Example:
+        >>> synchronisation(3, 0.5).tolist()
+        [[0.5, 0.0, 0.5], [0.0, 1.0, 0.0], [0.5, 0.0, 0.5]]
+    """
+    out: Array = np.eye(size)
+    out[0, :] = 0.0
+    out[0, 0], out[0, -1] = alpha, 1.0 - alpha
+    out[-1, :] = out[0, :]
+    return out
+
+
+def state_size(optimizer: str, inner: str = "sgd", n_betas: int = 3) -> int:
+    """The length of the state :func:`step_matrices` acts on."""
+    if optimizer == "lookahead":
+        return 1 + (3 if inner == "sgd_schedule_free" else state_size(inner, n_betas=n_betas))
+    return 1 + n_betas if optimizer == "aggmo" else 2
+
+
+def initial_state(optimizer: str, e: npt.NDArray[Any], inner: str = "sgd", n_betas: int = 3) -> Array:
+    """The state before the first update from the error ``e``: buffers 0, averages and slow weights ``e``."""
+    state = np.zeros((state_size(optimizer, inner, n_betas), *e.shape))
+    state[0] = e
+    if optimizer == "sgd_schedule_free" or optimizer == "lookahead":
+        state[-1] = e  # x (schedule-free) or the slow weights start at the initial point
+    if optimizer == "lookahead" and inner == "sgd_schedule_free":
+        state[1] = e  # (y, z, x, s)
+        state[2] = e
+    return state
 
 
 def averaging_weights(learning_rates: Array, weight_lr_power: float, r: float) -> Array:
@@ -170,7 +253,7 @@ def family_rate(
 
     Args:
         spectrum: the Hessian eigenvalues (or a :class:`LeastSquares`).
-        optimizer: one of :data:`CURVE_METHODS` except ``sgd_schedule_free``.
+        optimizer: one of :data:`CURVE_METHODS` except ``sgd_schedule_free`` and ``lookahead``.
         learning_rate: ``eta``.
         momentum: ``mu`` / ``beta``.
         nu: QHM's ``nu``.
@@ -186,6 +269,11 @@ def family_rate(
         True
     """
     name = check_choice("optimizer", optimizer, CURVE_METHODS)
+    if name == "lookahead":
+        raise ValueError(
+            "optimizer must not be 'lookahead' for a rate: its update repeats every k steps, so "
+            "it has no constant per-step matrix; got 'lookahead'"
+        )
     if name == "sgd_schedule_free":
         raise ValueError(
             "optimizer must not be 'sgd_schedule_free' for a rate: its averaging weight changes "
@@ -215,6 +303,9 @@ def predict_curve(
     weight_lr_power: float = 2.0,
     r: float = 0.0,
     at_evaluation_point: bool = False,
+    inner: str = "sgd",
+    k: int = 5,
+    alpha: float = 0.5,
 ) -> PredictedCurve:
     r"""The exact full-batch loss of ``optimizer`` from ``(weight, bias)`` under any schedule.
 
@@ -240,6 +331,11 @@ def predict_curve(
         r: schedule-free SGD's ``r``.
         at_evaluation_point: for ``sgd_schedule_free``, the loss at the average ``x``
             (``True``) instead of the training point ``y``.
+        inner: for ``lookahead``, its inner optimizer (one of :data:`LOOKAHEAD_INNER`), whose
+            hyperparameters are ``momentum``, ``nu``, ``betas``, ``weight_lr_power`` and ``r``;
+            the loss is at the (fast) weights, where a run of Lookahead is evaluated.
+        k: Lookahead's synchronisation period (after updates ``k``, ``2k``, ...).
+        alpha: Lookahead's slow step in (0, 1].
 
     Returns:
         The :class:`PredictedCurve`.
@@ -265,6 +361,13 @@ def predict_curve(
     bs = _betas(betas, name)
     q_power = check_float("weight_lr_power", weight_lr_power, low=0.0)
     r_power = check_float("r", r, low=0.0)
+    inner_name, period, a = _lookahead_arguments(name, inner, k, alpha)
+    if name == "lookahead" and at_x:
+        raise ValueError(
+            "at_evaluation_point must be False for lookahead (its runs are evaluated at the fast "
+            "weights), got True"
+        )
+    free = name == "sgd_schedule_free" or inner_name == "sgd_schedule_free"
 
     w = _reshaped("weight", weight, problem.weight.shape)
     if problem.use_bias:
@@ -277,16 +380,15 @@ def predict_curve(
     lam = problem.eigenvalues
     e = err @ problem.eigenvectors  # (m, p): error along each eigenvector
 
-    size = {"aggmo": 1 + len(bs)}.get(name, 2)
-    state = np.zeros((size, *e.shape))
-    state[0] = e
-    if name == "sgd_schedule_free":
-        state[1] = e  # z and x start at the initial point
-    cs = averaging_weights(lrs, q_power, r_power) if name == "sgd_schedule_free" else np.ones(n)
+    state = initial_state(name, e, inner_name, bs.size)
+    cs = averaging_weights(lrs, q_power, r_power) if free else np.ones(n)
     errors = [e.copy()]
     for t in range(n):
         eta, mu, c = float(lrs[t]), float(moms[t]), float(cs[t])
-        mats = step_matrices(name, lam, eta, mu, nu=float(nus[t]), betas=tuple(bs.tolist()), averaging=c)
+        mats = step_matrices(
+            name, lam, eta, mu, nu=float(nus[t]), betas=tuple(bs.tolist()), averaging=c,
+            inner=inner_name, alpha=a, synchronise=(t + 1) % period == 0,
+        )  # fmt: skip
         state = np.einsum("pab,bkp->akp", mats, state)
         if name == "sgd_schedule_free":
             point = state[1] if at_x else (1 - mu) * state[0] + mu * state[1]
@@ -296,3 +398,11 @@ def predict_curve(
     modes: Array = np.array(errors, dtype=np.float64)
     losses = problem.optimal_loss + 0.5 * np.einsum("tkp,p->t", modes**2, lam)
     return PredictedCurve(losses=losses, mode_errors=modes, eigenvalues=lam.copy())
+
+
+def _lookahead_arguments(name: str, inner: Any, k: Any, alpha: Any) -> tuple[str, int, float]:
+    """Lookahead's ``(inner, k, alpha)``, checked for every method (another one ignores them)."""
+    inner_name = check_choice("inner", inner, LOOKAHEAD_INNER)
+    period = check_int("k", k, low=1)
+    a = check_float("alpha", alpha, low=0.0, high=1.0, low_open=True)
+    return (inner_name, period, a) if name == "lookahead" else ("sgd", 1, 1.0)

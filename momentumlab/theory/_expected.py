@@ -65,7 +65,13 @@ import numpy.typing as npt
 
 from momentumlab._src.checks import check_bool, check_choice, check_int, check_per_step, check_type
 from momentumlab._src.types import Array
-from momentumlab.theory._curve import averaging_weights, predict_curve, step_matrices
+from momentumlab.theory._curve import (
+    averaging_weights,
+    predict_curve,
+    state_size,
+    step_matrices,
+    synchronisation,
+)
 from momentumlab.theory._quadratic import LeastSquares
 
 #: How batches are drawn: ``"without-replacement"`` (a permutation per epoch, as ``train``)
@@ -102,12 +108,17 @@ def noise_inputs(
     nu: float = 0.7,
     betas: Sequence[float] = (0.0, 0.9, 0.99),
     averaging: float = 1.0,
+    inner: str = "sgd",
+    alpha: float = 0.5,
+    synchronise: bool = False,
 ) -> tuple[Array, Array]:
     """How the gradient enters one update: ``(b, P)`` with ``state' = A state + b g``, ``g`` at ``P state``.
 
     The :func:`step_matrices` of an eigenvalue ``lam`` are ``A + lam b Pᵀ``; ``b`` is the
     state's response to the gradient and ``P`` reads the error at which the gradient is taken
     from the state (the error itself, or schedule-free SGD's ``y = (1 - beta) z + beta x``).
+    For ``lookahead`` (``inner``, ``alpha``) the inner optimizer's, in the state of
+    :func:`step_matrices`, followed by the synchronisation when ``synchronise``.
 
     Returns:
         ``(b, P)``, each of the state's length.
@@ -118,6 +129,14 @@ def noise_inputs(
         ([-0.1, -0.1], [1.0, 0.0])
     """
     eta, mu, c = float(learning_rate), float(momentum), float(averaging)
+    if optimizer == "lookahead":
+        if inner == "sgd_schedule_free":  # (y, z, x): y' = a z' + beta (1 - c) x, z' = z - eta g
+            a = (1 - mu) + mu * c
+            b_in, P_in = np.array([-a * eta, -eta, -c * eta]), np.eye(3)[0]
+        else:
+            b_in, P_in = noise_inputs(inner, eta, mu, nu=nu, betas=betas)
+        b_la, P_la = np.append(b_in, 0.0), np.append(P_in, 0.0)
+        return (synchronisation(b_la.size, alpha) @ b_la if synchronise else b_la), P_la
     if optimizer == "sgd":
         return np.array([-eta, -eta]), np.array([1.0, 0.0])
     if optimizer == "nag":  # e' = e + mu^2 v - (1 + mu) eta g; v' = mu v - eta g
@@ -211,6 +230,9 @@ def expected_curve(
     sampling: str = "without-replacement",
     multiplicative: bool = True,
     initial_covariance: npt.ArrayLike | None = None,
+    inner: str = "sgd",
+    k: int = 5,
+    alpha: float = 0.5,
 ) -> ExpectedCurve:
     r"""The expected loss of mini-batch ``optimizer`` from ``(weight, bias)`` under any schedule.
 
@@ -235,6 +257,9 @@ def expected_curve(
         weight_lr_power: schedule-free SGD's ``q``.
         r: schedule-free SGD's ``r``.
         at_evaluation_point: schedule-free SGD's loss at ``x`` instead of ``y``.
+        inner: Lookahead's inner optimizer (see :func:`predict_curve`).
+        k: Lookahead's synchronisation period.
+        alpha: Lookahead's slow step.
         sampling: one of :data:`SAMPLING`.
         multiplicative: keep the noise from the error's own spread (``False``: only the
             mean-driven part, a lower bound).
@@ -269,7 +294,7 @@ def expected_curve(
     B = check_int("batch_size", batch_size, low=1, high=n)
     common: dict[str, Any] = {
         "weight": weight, "bias": bias, "momentum": momentum, "nu": nu, "betas": betas,
-        "weight_lr_power": weight_lr_power, "r": r,
+        "weight_lr_power": weight_lr_power, "r": r, "inner": inner, "k": k, "alpha": alpha,
     }  # fmt: skip
     at_eval = check_bool("at_evaluation_point", at_evaluation_point)
     grad_curve = predict_curve(problem, optimizer, learning_rates, **common)  # validates the rest
@@ -305,11 +330,13 @@ def expected_curve(
     moms = check_per_step("momentum", momentum, steps, low=0.0, high=1.0, high_open=True)
     nus = check_per_step("nu", nu, steps, low=0.0, high=1.0)
     bs = [float(b) for b in betas]
-    free = optimizer == "sgd_schedule_free"
+    la = optimizer == "lookahead"
+    period = int(k) if la else 1  # checked by predict_curve
+    free = optimizer == "sgd_schedule_free" or (la and inner == "sgd_schedule_free")
     cs = averaging_weights(lrs, float(weight_lr_power), float(r)) if free else np.ones(steps)
     At = problem.design @ problem.eigenvectors  # (n, p): examples in the eigenbasis
     res = problem.residuals.T  # (m, n)
-    s = {"aggmo": 1 + len(bs)}.get(optimizer, 2)
+    s = state_size(optimizer, inner, len(bs))
     D = np.zeros((m, p, s, p, s))  # fluctuation covariance of the state, per output
     drift = np.zeros((m, p, s))  # E[fluctuation of the state]: 0 with replacement
     Y = np.zeros((m, n, p, s))  # Y_i(t): the state's response to example i's past mean-driven noise
@@ -319,8 +346,11 @@ def expected_curve(
     with np.errstate(all="ignore"):
         for t in range(steps):
             eta, mu, c = float(lrs[t]), float(moms[t]), float(cs[t])
-            M = step_matrices(optimizer, lam, eta, mu, nu=float(nus[t]), betas=bs, averaging=c)  # (p, s, s)
-            b_in, P = noise_inputs(optimizer, eta, mu, nu=float(nus[t]), betas=bs, averaging=c)
+            step: dict[str, Any] = {"nu": float(nus[t]), "betas": bs, "averaging": c}
+            if la:
+                step.update(inner=inner, alpha=float(alpha), synchronise=(t + 1) % period == 0)
+            M = step_matrices(optimizer, lam, eta, mu, **step)  # (p, s, s)
+            b_in, P = noise_inputs(optimizer, eta, mu, **step)
             mu_g = grad_curve.mode_errors[t]  # (m, p): the mean error where the gradient is taken
             v = At[None, :, :] * ((mu_g @ At.T + res) / m)[:, :, None]  # (m, n, p)
             v -= v.mean(axis=1, keepdims=True)
