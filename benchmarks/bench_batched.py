@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 from bench_chapter import chapter_loop
+from bench_sweep import configs as sweep_configs
 
 import momentumlab as ml
 
@@ -67,22 +68,8 @@ def grid_configs(base: ml.RunConfig, k: int) -> list[ml.RunConfig]:
 
 
 def chapter_configs(base: ml.RunConfig, k: int) -> list[ml.RunConfig]:
-    rng = np.random.default_rng(k)
-    return [
-        dataclasses.replace(
-            base,
-            learning_rate=ml.optim.PerEpoch(
-                ml.optim.EpochDecay(
-                    init_value=float(rng.uniform(0.01, 0.4)),
-                    factor=float(rng.uniform(0.05, 1.0)),
-                    after_epoch=2,
-                )
-            ),
-            momentum=float(rng.uniform(0.0, 0.95)),
-            seed=int(rng.integers(0, 2**31)),
-        )
-        for _ in range(k)
-    ]
+    """The chapter's sweep of ``bench_sweep.py``: learning rate, decay factor, momentum and seed drawn."""
+    return sweep_configs(k, base)
 
 
 def interleaved(
