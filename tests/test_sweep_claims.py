@@ -142,3 +142,43 @@ def test_claims_of_a_sigkilled_driver_expire_and_a_new_driver_finishes(tmp_path:
     assert row_count(store) == 40
     with ml.sweep.Store(store) as s:
         assert {k for k, _ in left} <= set(s.statuses())
+
+
+OPENER = """
+import os, sys, time
+import momentumlab.sweep as sw
+path, ready, go = sys.argv[1:4]
+open(ready, "w").close()
+while not os.path.exists(go):
+    time.sleep(0.0005)
+with sw.Store(path) as s:
+    print(len(s))
+"""
+
+
+def test_processes_opening_one_new_store_at_once_all_get_it(tmp_path: Path) -> None:
+    """Drivers started together race to create the file: one creates it, the others wait for
+    it and open it (a reader once saw the tables before the application id and refused the
+    store; SQLite once answered "database is locked" without waiting)."""
+    script = tmp_path / "opener.py"
+    script.write_text(OPENER)
+    for round_ in range(2):
+        folder = tmp_path / f"round{round_}"
+        folder.mkdir()
+        args = [[PY, str(script), str(folder / "s.sqlite"), str(folder / f"ready{i}"), str(folder / "go")]
+                for i in range(6)]  # fmt: skip
+        procs = [
+            subprocess.Popen(a, env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            for a in args
+        ]
+        try:
+            wait_for(lambda f=folder: len(list(f.glob("ready*"))) == 6, 120, "six openers ready")
+            (folder / "go").touch()
+            outs = [p.communicate(timeout=120)[0] for p in procs]
+        finally:
+            for p in procs:
+                kill(p)
+        assert [p.returncode for p in procs] == [0] * 6, outs
+        assert [o.split()[-1] for o in outs] == ["0"] * 6
+        with ml.sweep.Store(folder / "s.sqlite", read_only=True) as store:
+            assert len(store) == 0

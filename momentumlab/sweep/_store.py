@@ -54,6 +54,10 @@ SCHEMA_VERSION = 2
 #: ``PRAGMA application_id`` of every momentumlab store (``"MLab"`` in ASCII).
 APPLICATION_ID = 0x4D4C6162
 
+#: Seconds a writer keeps trying to open a store another process holds locked (SQLite's own busy
+#: timeout covers the rest of its work).
+OPEN_TIMEOUT = 60.0
+
 _RUNS = """
 CREATE TABLE IF NOT EXISTS runs (
     key TEXT PRIMARY KEY,
@@ -416,9 +420,14 @@ def _identify(conn: sqlite3.Connection, path: str) -> bool:
         ValueError: for a file that is not a momentumlab store, or of another schema version.
     """
     try:
-        app = int(conn.execute("PRAGMA application_id").fetchone()[0])
-        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        tables = {n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        # one statement, so one snapshot: read apart, another process's creation of the store
+        # could commit between the reads (tables seen, application id not yet)
+        row = conn.execute(
+            "SELECT (SELECT application_id FROM pragma_application_id),"
+            " (SELECT user_version FROM pragma_user_version),"
+            " (SELECT json_group_array(name) FROM sqlite_master WHERE type = 'table')"
+        ).fetchone()
+        app, version, tables = int(row[0]), int(row[1]), set(json.loads(row[2]))
     except sqlite3.DatabaseError as err:
         if "not a database" in str(err) or "encrypted" in str(err):
             raise ValueError(f"store {path!r} is not a momentumlab store (not an SQLite database)") from err
@@ -498,7 +507,7 @@ class Store:
         except sqlite3.Error as err:
             raise self._open_error(directory, err) from err
         try:
-            self._open()
+            self._open_retrying()
         except sqlite3.IntegrityError:
             self._conn.close()
             raise
@@ -508,6 +517,28 @@ class Store:
         except BaseException:
             self._conn.close()
             raise
+
+    def _open_retrying(self) -> None:
+        """:meth:`_open`, tried again while another process holds a lock it cannot wait for.
+
+        SQLite returns "database is locked" without calling the busy handler in some races
+        of two processes opening one new file at once (one switching it to WAL while the other
+        reads its header); every step of :meth:`_open` can be repeated, so it is, for up to
+        :data:`OPEN_TIMEOUT` seconds.
+        """
+        deadline = time.monotonic() + OPEN_TIMEOUT
+        pause = 0.01
+        while True:
+            try:
+                self._open()
+                return
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err) and "busy" not in str(err):
+                    raise
+                if time.monotonic() + pause > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(2 * pause, 0.5)
 
     def _open_error(self, directory: str, err: sqlite3.Error) -> StoreError:
         why = _one_line(err)
